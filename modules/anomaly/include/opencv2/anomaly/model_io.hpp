@@ -1,0 +1,62 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+#ifndef OPENCV_ANOMALY_MODEL_IO_HPP
+#define OPENCV_ANOMALY_MODEL_IO_HPP
+
+#include <opencv2/core.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace cv {
+namespace anomaly {
+
+//! @addtogroup anomaly
+//! @{
+
+/** @brief Format version this build writes and reads (doc/model-format.md). */
+CV_EXPORTS_W int formatVersionMajor();
+CV_EXPORTS_W int formatVersionMinor();
+
+/** @brief The top-level facts of an ONNX file the runtime needs before handing it to cv::dnn. */
+struct CV_EXPORTS OnnxModelHeader
+{
+    long long irVersion = 0;                       //!< ModelProto.ir_version
+    std::map<std::string, long long> opsetImports; //!< domain ("" = ai.onnx) -> version
+    std::map<std::string, std::string> metadata;   //!< ModelProto.metadata_props
+};
+
+/** @brief Parses the header fields of serialized ONNX model bytes without any ONNX library.
+@throws cv::Exception (StsParseError) on truncated or malformed protobuf data.
+*/
+CV_EXPORTS OnnxModelHeader parseOnnxModelHeader(const std::vector<uchar>& bytes);
+
+/** @brief Reads a whole file into memory.
+@throws cv::Exception naming the path when it is missing or unreadable. */
+CV_EXPORTS std::vector<uchar> readFileBytes(const std::string& path);
+
+/** @brief Where the network input comes from: the preprocessing settings of a model or backbone. */
+struct CV_EXPORTS_W_SIMPLE InputSpec
+{
+    CV_PROP_RW Size size;        //!< network input width x height
+    CV_PROP_RW bool rgb = true;  //!< network expects RGB (true) or BGR (false)
+    CV_PROP_RW Scalar mean;      //!< per channel, network order, [0,1] image units
+    CV_PROP_RW Scalar std = Scalar::all(1); //!< per channel, network order
+};
+
+/** @brief Converts images to the network's NCHW float32 input blob (doc/model-format.md section 4).
+Images may have 1, 3 or 4 channels and depth CV_8U, CV_16U or CV_32F, and any size.
+@throws cv::Exception for empty images or unsupported channel counts or depths. */
+CV_EXPORTS_W void makeInputBlob(InputArrayOfArrays images, const InputSpec& spec, OutputArray blob);
+
+/** @brief Registers the module's custom cv::dnn layers (doc/model-format.md section 6).
+Safe to call from several threads and many times; LocalGlobalFlow calls it itself. Tools that read
+models with cv::dnn directly call it first. */
+CV_EXPORTS_W void registerCustomLayers();
+
+//! @}
+
+}  // namespace anomaly
+}  // namespace cv
+
+#endif  // OPENCV_ANOMALY_MODEL_IO_HPP
