@@ -1,0 +1,91 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+// Building, merging and atomically saving ONNX graphs that follow doc/model-format.md.
+#ifndef ANOMALY_EXPORT_ONNX_GRAPH_HPP
+#define ANOMALY_EXPORT_ONNX_GRAPH_HPP
+
+#include <onnx/onnx_pb.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace anomaly_export {
+
+/** Opset versions every file we write declares (doc/model-format.md section 1). */
+constexpr int64_t kAiOnnxOpset = 13;
+constexpr const char* kCustomDomain = "org.opencv.anomaly";
+constexpr int64_t kCustomDomainVersion = 1;
+
+/** Node attribute constructors. */
+onnx::AttributeProto attrInt(const std::string& name, int64_t value);
+onnx::AttributeProto attrFloat(const std::string& name, float value);
+onnx::AttributeProto attrInts(const std::string& name, const std::vector<int64_t>& values);
+onnx::AttributeProto attrFloats(const std::string& name, const std::vector<float>& values);
+onnx::AttributeProto attrString(const std::string& name, const std::string& value);
+
+/** Builds one ONNX model: inputs, initializers, nodes, outputs and metadata.
+Names passed in are used as given; uniqueName() makes fresh ones. */
+class OnnxGraphBuilder
+{
+public:
+    explicit OnnxGraphBuilder(const std::string& graphName);
+    /** Starts from an existing model (e.g. a backbone), keeping its graph, opsets and metadata. */
+    explicit OnnxGraphBuilder(onnx::ModelProto model);
+
+    /** A name not yet used for a value or node in this graph, starting with prefix. */
+    std::string uniqueName(const std::string& prefix);
+
+    /** Graph input; a dimension < 0 is written symbolic ("N"). */
+    void addInput(const std::string& name, const std::vector<int64_t>& shape);
+    /** Graph output with its full shape (OpenCV 4.6 needs it); dimension < 0 is symbolic. */
+    void addOutput(const std::string& name, const std::vector<int64_t>& shape);
+    /** Removes a graph output by name (the value stays computed); false when absent. */
+    bool removeOutput(const std::string& name);
+
+    /** FP32 initializer from row-major data; returns its name. */
+    std::string addInitializer(const std::string& name, const std::vector<int64_t>& shape,
+                               const float* data);
+    /** INT64 initializer (shapes, indices); returns its name. */
+    std::string addInt64Initializer(const std::string& name, const std::vector<int64_t>& values);
+
+    /** Adds a node with one output named `output`; returns `output`. domain "" is ai.onnx. */
+    std::string addNode(const std::string& opType, const std::vector<std::string>& inputs,
+                        const std::string& output,
+                        const std::vector<onnx::AttributeProto>& attributes = {},
+                        const std::string& domain = "");
+    /** Adds a node with several outputs. */
+    void addNode(const std::string& opType, const std::vector<std::string>& inputs,
+                 const std::vector<std::string>& outputs,
+                 const std::vector<onnx::AttributeProto>& attributes = {},
+                 const std::string& domain = "");
+
+    /** Sets (or replaces) a metadata_props entry. */
+    void setMetadata(const std::string& key, const std::string& value);
+    /** Value of a metadata_props entry, or empty. */
+    std::string metadata(const std::string& key) const;
+
+    onnx::ModelProto& model() { return model_; }
+    const onnx::ModelProto& model() const { return model_; }
+
+    /** Runs onnx::checker::check_model, writes `<path>.tmp.<pid>` and renames it over path.
+    Throws std::runtime_error (naming the path) on any failure; no partial file is left. */
+    void save(const std::string& path) const;
+
+private:
+    void ensureOpset(const std::string& domain, int64_t version);
+    void noteName(const std::string& name);
+
+    onnx::ModelProto model_;
+    std::vector<std::string> usedNames_;
+    int64_t nameCounter_ = 0;
+};
+
+/** Reads an ONNX model file; throws std::runtime_error naming the path on failure. */
+onnx::ModelProto loadOnnxModel(const std::string& path);
+
+/** Serialised bytes of a model (for handing to cv::dnn::readNetFromONNX in memory). */
+std::vector<unsigned char> serializeOnnxModel(const onnx::ModelProto& model);
+
+}  // namespace anomaly_export
+
+#endif  // ANOMALY_EXPORT_ONNX_GRAPH_HPP

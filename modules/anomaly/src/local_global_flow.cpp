@@ -1,0 +1,272 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+#include "precomp.hpp"
+
+#include "model_settings.hpp"
+#include "postprocess.hpp"
+
+namespace cv {
+namespace anomaly {
+
+namespace {
+
+const char* const kAnomalyMapOutput = "anomaly_map";
+const char* const kLocalMapOutput = "local_map";
+const char* const kGlobalMapOutput = "global_map";
+
+bool cudaAvailable()
+{
+    return !dnn::getAvailableTargets(dnn::DNN_BACKEND_CUDA).empty();
+}
+
+bool isCudaTarget(int target)
+{
+    return target == dnn::DNN_TARGET_CUDA || target == dnn::DNN_TARGET_CUDA_FP16;
+}
+
+class LocalGlobalFlowImpl CV_FINAL : public LocalGlobalFlow
+{
+public:
+    LocalGlobalFlowImpl(const std::vector<uchar>& bytes, const std::string& origin, int backend,
+                        int target)
+        : settings_(parseModelSettings(parseOnnxModelHeader(bytes)))
+    {
+        registerCustomLayers();
+        try {
+            net_ = dnn::readNetFromONNX(bytes);
+        } catch (const cv::Exception& e) {
+            CV_Error(Error::StsParseError,
+                     "anomaly: cannot load model " + origin + ": " + e.err);
+        }
+        if (net_.empty())
+            CV_Error(Error::StsParseError, "anomaly: cannot load model " + origin);
+        readOutputNames(origin);
+        imageThreshold_ = settings_.imageThreshold;
+        pixelThreshold_ = settings_.pixelThreshold;
+        smoothingSigma_ = settings_.smoothingSigma;
+        backend_ = backend;
+        target_ = target;
+        applyBackendAndTarget();
+        // One forward pass now, so a model whose graph cannot run fails here and not on a
+        // production image, and so the first detect() is not slower than the rest.
+        try {
+            runNetwork(std::vector<Mat>{Mat(settings_.input.size, CV_8UC3, Scalar::all(127))});
+        } catch (const cv::Exception& e) {
+            CV_Error(Error::StsError, "anomaly: model " + origin + " does not run: " + e.err);
+        }
+    }
+
+    void detect(InputArray image, AnomalyResult& result) CV_OVERRIDE
+    {
+        std::vector<Mat> one{image.getMat()};
+        std::vector<AnomalyResult> results;
+        detectMats(one, results);
+        result = std::move(results[0]);
+    }
+
+    void detectBatch(InputArrayOfArrays images, std::vector<AnomalyResult>& results) CV_OVERRIDE
+    {
+        std::vector<Mat> list;
+        images.getMatVector(list);
+        detectMats(list, results);
+    }
+
+    float getImageThreshold() const CV_OVERRIDE { return imageThreshold_; }
+    void setImageThreshold(float t) CV_OVERRIDE { imageThreshold_ = checkedFinite(t, "image threshold"); }
+    float getPixelThreshold() const CV_OVERRIDE { return pixelThreshold_; }
+    void setPixelThreshold(float t) CV_OVERRIDE { pixelThreshold_ = checkedFinite(t, "pixel threshold"); }
+
+    double getSmoothingSigma() const CV_OVERRIDE { return smoothingSigma_; }
+    void setSmoothingSigma(double sigma) CV_OVERRIDE
+    {
+        if (!(sigma >= 0 && sigma <= 100))
+            CV_Error(Error::StsOutOfRange, "anomaly: smoothing sigma must be in [0, 100]");
+        smoothingSigma_ = sigma;
+    }
+
+    double getMinRegionArea() const CV_OVERRIDE { return minRegionArea_; }
+    void setMinRegionArea(double area) CV_OVERRIDE
+    {
+        if (!(area >= 0))
+            CV_Error(Error::StsOutOfRange, "anomaly: minimum region area must be >= 0");
+        minRegionArea_ = area;
+    }
+
+    int getBatchSize() const CV_OVERRIDE { return batchSize_; }
+    void setBatchSize(int batchSize) CV_OVERRIDE
+    {
+        if (batchSize < 1 || batchSize > 1024)
+            CV_Error(Error::StsOutOfRange, "anomaly: batch size must be in [1, 1024]");
+        batchSize_ = batchSize;
+    }
+
+    void setPreferableBackend(int backendId) CV_OVERRIDE
+    {
+        backend_ = backendId;
+        applyBackendAndTarget();
+    }
+    void setPreferableTarget(int targetId) CV_OVERRIDE
+    {
+        target_ = targetId;
+        applyBackendAndTarget();
+    }
+    int getBackend() const CV_OVERRIDE { return backend_; }
+    int getTarget() const CV_OVERRIDE { return target_; }
+
+    Size getInputSize() const CV_OVERRIDE { return settings_.input.size; }
+    String getMethod() const CV_OVERRIDE { return settings_.method; }
+    String getModelSize() const CV_OVERRIDE { return settings_.modelSize; }
+    String getBackbone() const CV_OVERRIDE { return settings_.backbone; }
+    String getTrainingSummary() const CV_OVERRIDE { return settings_.trainingSummary; }
+    String getFormatVersion() const CV_OVERRIDE
+    {
+        return cv::format("%d.%d", settings_.formatMajor, settings_.formatMinor);
+    }
+    bool hasLocalGlobalMaps() const CV_OVERRIDE { return outputNames_.size() == 3; }
+    String getMetadata(const String& key) const CV_OVERRIDE
+    {
+        auto it = settings_.metadata.find(key);
+        return it == settings_.metadata.end() ? String() : String(it->second);
+    }
+
+private:
+    static float checkedFinite(float v, const char* what)
+    {
+        if (!std::isfinite(v))
+            CV_Error(Error::StsOutOfRange, cv::format("anomaly: %s must be finite", what));
+        return v;
+    }
+
+    void readOutputNames(const std::string& origin)
+    {
+        const std::vector<String> names = net_.getUnconnectedOutLayersNames();
+        auto has = [&](const char* n) { return std::find(names.begin(), names.end(), n) != names.end(); };
+        if (!has(kAnomalyMapOutput))
+            CV_Error(Error::StsParseError,
+                     "anomaly: model " + origin + " has no '" + kAnomalyMapOutput + "' output");
+        outputNames_ = {kAnomalyMapOutput};
+        if (has(kLocalMapOutput) != has(kGlobalMapOutput))
+            CV_Error(Error::StsParseError,
+                     "anomaly: model " + origin + " must have both or neither of local_map/global_map");
+        if (has(kLocalMapOutput)) {
+            outputNames_.push_back(kLocalMapOutput);
+            outputNames_.push_back(kGlobalMapOutput);
+        }
+    }
+
+    // Picks what can actually run; an unavailable request falls back to OpenCV's CPU path.
+    void applyBackendAndTarget()
+    {
+        if (backend_ == dnn::DNN_BACKEND_CUDA && !cudaAvailable()) {
+            CV_LOG_WARNING(NULL, "anomaly: CUDA backend requested but this OpenCV build has no CUDA "
+                                 "target available; falling back to the CPU");
+            backend_ = dnn::DNN_BACKEND_OPENCV;
+            target_ = dnn::DNN_TARGET_CPU;
+        }
+        if (backend_ == dnn::DNN_BACKEND_DEFAULT)
+            backend_ = dnn::DNN_BACKEND_OPENCV;
+        const std::vector<dnn::Target> targets =
+            dnn::getAvailableTargets(dnn::Backend(backend_));
+        if (std::find(targets.begin(), targets.end(), target_) == targets.end()) {
+            CV_LOG_WARNING(NULL, cv::format("anomaly: target %d is not available for backend %d; "
+                                            "falling back to the CPU",
+                                            target_, backend_));
+            backend_ = dnn::DNN_BACKEND_OPENCV;
+            target_ = dnn::DNN_TARGET_CPU;
+        }
+        if (isCudaTarget(target_) && backend_ != dnn::DNN_BACKEND_CUDA)
+            target_ = dnn::DNN_TARGET_CPU;
+        net_.setPreferableBackend(backend_);
+        net_.setPreferableTarget(target_);
+    }
+
+    std::vector<Mat> runNetwork(const std::vector<Mat>& images)
+    {
+        Mat blob;
+        makeInputBlob(images, settings_.input, blob);
+        net_.setInput(blob, "image");
+        std::vector<Mat> outputs;
+        net_.forward(outputs, outputNames_);
+        for (const Mat& out : outputs)
+            if (out.dims != 4 || out.size[0] != int(images.size()) || out.size[1] != 1)
+                CV_Error(Error::StsError, "anomaly: model output is not [N,1,h,w]");
+        return outputs;
+    }
+
+    // Image-level result for one map plane: smoothed at map resolution, then resized.
+    struct MapResult
+    {
+        Mat fullSize;
+        float score;
+    };
+
+    MapResult postprocessMap(const Mat& outputs, int index, Size imageSize) const
+    {
+        const int h = outputs.size[2], w = outputs.size[3];
+        Mat raw(h, w, CV_32F, const_cast<float*>(outputs.ptr<float>(index, 0)));
+        const double sigmaInMapPixels = smoothingSigma_ * double(w) / settings_.input.size.width;
+        Mat smoothed = smoothMap(raw, sigmaInMapPixels).clone();
+        MapResult r;
+        r.score = reduceMap(smoothed, settings_.reduction);
+        resize(smoothed, r.fullSize, imageSize, 0, 0, INTER_LINEAR);
+        return r;
+    }
+
+    void detectMats(const std::vector<Mat>& images, std::vector<AnomalyResult>& results)
+    {
+        if (images.empty())
+            CV_Error(Error::StsBadArg, "anomaly: no input images");
+        results.assign(images.size(), AnomalyResult());
+        for (size_t start = 0; start < images.size(); start += size_t(batchSize_)) {
+            const size_t stop = std::min(images.size(), start + size_t(batchSize_));
+            const std::vector<Mat> chunk(images.begin() + start, images.begin() + stop);
+            const std::vector<Mat> outputs = runNetwork(chunk);
+            for (size_t i = 0; i < chunk.size(); ++i)
+                fillResult(outputs, int(i), chunk[i].size(), results[start + i]);
+        }
+    }
+
+    void fillResult(const std::vector<Mat>& outputs, int index, Size imageSize,
+                    AnomalyResult& r) const
+    {
+        MapResult combined = postprocessMap(outputs[0], index, imageSize);
+        r.score = combined.score;
+        r.normalizedScore = normalizeScore(r.score, imageThreshold_, settings_.imageNormMin,
+                                           settings_.imageNormMax);
+        r.isAnomalous = r.score >= imageThreshold_;
+        r.anomalyMap = combined.fullSize;
+        r.mask = r.anomalyMap >= pixelThreshold_;
+        r.regions = findDefectRegions(r.anomalyMap, r.mask, minRegionArea_);
+        if (outputs.size() == 3) {
+            MapResult local = postprocessMap(outputs[1], index, imageSize);
+            MapResult global = postprocessMap(outputs[2], index, imageSize);
+            r.localMap = local.fullSize;
+            r.localScore = local.score;
+            r.globalMap = global.fullSize;
+            r.globalScore = global.score;
+        }
+    }
+
+    ModelSettings settings_;
+    dnn::Net net_;
+    std::vector<String> outputNames_;
+    float imageThreshold_ = 0.f, pixelThreshold_ = 0.f;
+    double smoothingSigma_ = 0, minRegionArea_ = 0;
+    int batchSize_ = 8;
+    int backend_ = dnn::DNN_BACKEND_OPENCV, target_ = dnn::DNN_TARGET_CPU;
+};
+
+}  // namespace
+
+Ptr<LocalGlobalFlow> LocalGlobalFlow::create(const String& model, int backend, int target)
+{
+    return makePtr<LocalGlobalFlowImpl>(readFileBytes(model), "'" + model + "'", backend, target);
+}
+
+Ptr<LocalGlobalFlow> LocalGlobalFlow::createFromBuffer(const std::vector<uchar>& modelBytes,
+                                                       int backend, int target)
+{
+    return makePtr<LocalGlobalFlowImpl>(modelBytes, "(in memory)", backend, target);
+}
+
+}  // namespace anomaly
+}  // namespace cv
