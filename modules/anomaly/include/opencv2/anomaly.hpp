@@ -10,7 +10,9 @@ local/global transformer, normalizing-flow or reconstruction head) runs through 
 See cv::anomaly::LocalGlobalFlow.
 */
 
+#include "opencv2/anomaly/dataset.hpp"
 #include "opencv2/anomaly/local_global_flow.hpp"
+#include "opencv2/anomaly/metrics.hpp"
 #include "opencv2/anomaly/model_io.hpp"
 
 #endif  // OPENCV_ANOMALY_HPP
