@@ -168,7 +168,8 @@ std::string OnnxGraphBuilder::addInitializer(const std::string& name,
         t->add_dims(d);
         total *= d;
     }
-    t->set_raw_data(reinterpret_cast<const char*>(data), static_cast<size_t>(total) * sizeof(float));
+    t->set_raw_data(reinterpret_cast<const char*>(data),
+                    static_cast<size_t>(total) * sizeof(float));
     return name;
 }
 

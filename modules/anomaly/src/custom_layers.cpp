@@ -78,27 +78,31 @@ void LayerNormLayer::forward(InputArrayOfArrays inputsArr, OutputArrayOfArrays o
     const float* gamma = blobs[0].ptr<float>();
     const float* beta = blobs[1].ptr<float>();
 
-    // Pixels are independent; within a pixel the channel values are plane-strided in NCHW, so work on
-    // rows of pixels at once to keep the inner loops contiguous.
-    parallel_for_(Range(0, batch * plane), [&](const Range& r) {
-        for (int idx = r.start; idx < r.end; ++idx) {
-            const int n = idx / plane, p = idx % plane;
-            const float* src = x.ptr<float>(n) + p;
-            float* dst = y.ptr<float>(n) + p;
-            double sum = 0, sumSq = 0;
-            for (int c = 0; c < channels; ++c) {
-                const double v = src[size_t(c) * plane];
-                sum += v;
-                sumSq += v * v;
+    // Pixels are independent; within a pixel the channel values are plane-strided in NCHW, so work
+    // on rows of pixels at once to keep the inner loops contiguous.
+    parallel_for_(
+        Range(0, batch * plane),
+        [&](const Range& r) {
+            for (int idx = r.start; idx < r.end; ++idx) {
+                const int n = idx / plane, p = idx % plane;
+                const float* src = x.ptr<float>(n) + p;
+                float* dst = y.ptr<float>(n) + p;
+                double sum = 0, sumSq = 0;
+                for (int c = 0; c < channels; ++c) {
+                    const double v = src[size_t(c) * plane];
+                    sum += v;
+                    sumSq += v * v;
+                }
+                const double mean = sum / channels;
+                const double var = std::max(sumSq / channels - mean * mean, 0.0);
+                const float invStd = float(1.0 / std::sqrt(var + epsilon_));
+                const float m = float(mean);
+                for (int c = 0; c < channels; ++c)
+                    dst[size_t(c) * plane] =
+                        (src[size_t(c) * plane] - m) * invStd * gamma[c] + beta[c];
             }
-            const double mean = sum / channels;
-            const double var = std::max(sumSq / channels - mean * mean, 0.0);
-            const float invStd = float(1.0 / std::sqrt(var + epsilon_));
-            const float m = float(mean);
-            for (int c = 0; c < channels; ++c)
-                dst[size_t(c) * plane] = (src[size_t(c) * plane] - m) * invStd * gamma[c] + beta[c];
-        }
-    }, double(batch * plane) / 4096);
+        },
+        double(batch * plane) / 4096);
 }
 
 ChannelAffinePermuteLayer::ChannelAffinePermuteLayer(const dnn::LayerParams& params) : Layer(params)

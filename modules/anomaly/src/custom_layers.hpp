@@ -8,7 +8,8 @@
 namespace cv {
 namespace anomaly {
 
-/** Type names under which the layers are registered ("<domain>.<op>", as OpenCV's importer forms them). */
+/** Type names under which the layers are registered ("<domain>.<op>", as OpenCV's importer forms
+ * them). */
 extern const char* const kLayerNormType;
 extern const char* const kChannelAffinePermuteType;
 

@@ -34,8 +34,7 @@ public:
         try {
             net_ = dnn::readNetFromONNX(bytes);
         } catch (const cv::Exception& e) {
-            CV_Error(Error::StsParseError,
-                     "anomaly: cannot load model " + origin + ": " + e.err);
+            CV_Error(Error::StsParseError, "anomaly: cannot load model " + origin + ": " + e.err);
         }
         if (net_.empty())
             CV_Error(Error::StsParseError, "anomaly: cannot load model " + origin);
@@ -71,9 +70,15 @@ public:
     }
 
     float getImageThreshold() const CV_OVERRIDE { return imageThreshold_; }
-    void setImageThreshold(float t) CV_OVERRIDE { imageThreshold_ = checkedFinite(t, "image threshold"); }
+    void setImageThreshold(float t) CV_OVERRIDE
+    {
+        imageThreshold_ = checkedFinite(t, "image threshold");
+    }
     float getPixelThreshold() const CV_OVERRIDE { return pixelThreshold_; }
-    void setPixelThreshold(float t) CV_OVERRIDE { pixelThreshold_ = checkedFinite(t, "pixel threshold"); }
+    void setPixelThreshold(float t) CV_OVERRIDE
+    {
+        pixelThreshold_ = checkedFinite(t, "pixel threshold");
+    }
 
     double getSmoothingSigma() const CV_OVERRIDE { return smoothingSigma_; }
     void setSmoothingSigma(double sigma) CV_OVERRIDE
@@ -139,14 +144,17 @@ private:
     void readOutputNames(const std::string& origin)
     {
         const std::vector<String> names = net_.getUnconnectedOutLayersNames();
-        auto has = [&](const char* n) { return std::find(names.begin(), names.end(), n) != names.end(); };
+        auto has = [&](const char* n) {
+            return std::find(names.begin(), names.end(), n) != names.end();
+        };
         if (!has(kAnomalyMapOutput))
             CV_Error(Error::StsParseError,
                      "anomaly: model " + origin + " has no '" + kAnomalyMapOutput + "' output");
         outputNames_ = {kAnomalyMapOutput};
         if (has(kLocalMapOutput) != has(kGlobalMapOutput))
-            CV_Error(Error::StsParseError,
-                     "anomaly: model " + origin + " must have both or neither of local_map/global_map");
+            CV_Error(
+                Error::StsParseError,
+                "anomaly: model " + origin + " must have both or neither of local_map/global_map");
         if (has(kLocalMapOutput)) {
             outputNames_.push_back(kLocalMapOutput);
             outputNames_.push_back(kGlobalMapOutput);
@@ -157,15 +165,15 @@ private:
     void applyBackendAndTarget()
     {
         if (backend_ == dnn::DNN_BACKEND_CUDA && !cudaAvailable()) {
-            CV_LOG_WARNING(NULL, "anomaly: CUDA backend requested but this OpenCV build has no CUDA "
-                                 "target available; falling back to the CPU");
+            CV_LOG_WARNING(NULL,
+                           "anomaly: CUDA backend requested but this OpenCV build has no CUDA "
+                           "target available; falling back to the CPU");
             backend_ = dnn::DNN_BACKEND_OPENCV;
             target_ = dnn::DNN_TARGET_CPU;
         }
         if (backend_ == dnn::DNN_BACKEND_DEFAULT)
             backend_ = dnn::DNN_BACKEND_OPENCV;
-        const std::vector<dnn::Target> targets =
-            dnn::getAvailableTargets(dnn::Backend(backend_));
+        const std::vector<dnn::Target> targets = dnn::getAvailableTargets(dnn::Backend(backend_));
         if (std::find(targets.begin(), targets.end(), target_) == targets.end()) {
             CV_LOG_WARNING(NULL, cv::format("anomaly: target %d is not available for backend %d; "
                                             "falling back to the CPU",

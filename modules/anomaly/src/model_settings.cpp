@@ -49,9 +49,10 @@ std::vector<double> parseNumbers(const std::string& key, const std::string& text
         start = comma + 1;
     }
     if (values.size() != count)
-        CV_Error(Error::StsParseError,
-                 cv::format("anomaly model: metadata '%s' needs %d comma-separated numbers, got '%s'",
-                            key.c_str(), int(count), text.c_str()));
+        CV_Error(
+            Error::StsParseError,
+            cv::format("anomaly model: metadata '%s' needs %d comma-separated numbers, got '%s'",
+                       key.c_str(), int(count), text.c_str()));
     return values;
 }
 
@@ -59,8 +60,8 @@ int parsePositiveInt(const std::string& key, const std::string& text)
 {
     const double v = parseNumber(key, text);
     if (v < 1 || v > 16384 || v != std::floor(v))
-        CV_Error(Error::StsParseError,
-                 "anomaly model: metadata '" + key + "' must be a positive integer, got '" + text + "'");
+        CV_Error(Error::StsParseError, "anomaly model: metadata '" + key +
+                                           "' must be a positive integer, got '" + text + "'");
     return int(v);
 }
 
@@ -68,8 +69,9 @@ void parseVersion(const std::string& text, int& major, int& minor)
 {
     const size_t dot = text.find('.');
     if (dot == std::string::npos)
-        CV_Error(Error::StsParseError,
-                 "anomaly model: 'anomaly.format_version' must be 'major.minor', got '" + text + "'");
+        CV_Error(
+            Error::StsParseError,
+            "anomaly model: 'anomaly.format_version' must be 'major.minor', got '" + text + "'");
     major = int(parseNumber("anomaly.format_version", text.substr(0, dot)));
     minor = int(parseNumber("anomaly.format_version", text.substr(dot + 1)));
     if (major != kFormatMajor)
@@ -99,8 +101,9 @@ ScoreReduction parseReduction(const std::string& text)
         r.topK = parsePositiveInt("anomaly.score.reduction", text.substr(5));
         return r;
     }
-    CV_Error(Error::StsParseError,
-             "anomaly model: 'anomaly.score.reduction' must be 'max' or 'topk:K', got '" + text + "'");
+    CV_Error(
+        Error::StsParseError,
+        "anomaly model: 'anomaly.score.reduction' must be 'max' or 'topk:K', got '" + text + "'");
 }
 
 }  // namespace
@@ -125,8 +128,9 @@ ModelSettings parseModelSettings(const OnnxModelHeader& header)
     s.metadata = md;
     parseVersion(requireKey(md, "anomaly.format_version"), s.formatMajor, s.formatMinor);
 
-    s.input.size = Size(parsePositiveInt("anomaly.input_width", requireKey(md, "anomaly.input_width")),
-                        parsePositiveInt("anomaly.input_height", requireKey(md, "anomaly.input_height")));
+    s.input.size =
+        Size(parsePositiveInt("anomaly.input_width", requireKey(md, "anomaly.input_width")),
+             parsePositiveInt("anomaly.input_height", requireKey(md, "anomaly.input_height")));
     const std::string& order = requireKey(md, "anomaly.color_order");
     if (order != "RGB" && order != "BGR")
         CV_Error(Error::StsParseError,
@@ -143,8 +147,8 @@ ModelSettings parseModelSettings(const OnnxModelHeader& header)
 
     s.method = requireKey(md, "anomaly.method");
     if (s.method != "lgnf" && s.method != "dadf" && s.method != "lgfdr")
-        CV_Error(Error::StsParseError,
-                 "anomaly model: unknown method preset '" + s.method + "' (lgnf, dadf or lgfdr)");
+        CV_Error(Error::StsParseError, "anomaly model: 'anomaly.method' is '" + s.method +
+                                           "', expected lgnf, dadf or lgfdr");
     s.modelSize = requireKey(md, "anomaly.model_size");
     s.backbone = requireKey(md, "anomaly.backbone");
     s.trainingSummary = requireKey(md, "anomaly.training.summary");
@@ -158,7 +162,8 @@ ModelSettings parseModelSettings(const OnnxModelHeader& header)
     s.smoothingSigma =
         parseNumber("anomaly.map.smoothing_sigma", requireKey(md, "anomaly.map.smoothing_sigma"));
     if (s.smoothingSigma < 0 || s.smoothingSigma > 100)
-        CV_Error(Error::StsParseError, "anomaly model: 'anomaly.map.smoothing_sigma' must be in [0, 100]");
+        CV_Error(Error::StsParseError,
+                 "anomaly model: 'anomaly.map.smoothing_sigma' must be in [0, 100]");
     return s;
 }
 

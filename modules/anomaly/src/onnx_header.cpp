@@ -1,8 +1,9 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 //
-// Reads the few top-level fields of an ONNX ModelProto straight from the protobuf wire format, so the
-// runtime can check a model's format version and metadata without linking an ONNX or protobuf library
-// (the runtime links OpenCV only). Everything else (the graph) is skipped unparsed; cv::dnn reads it.
+// Reads the few top-level fields of an ONNX ModelProto straight from the protobuf wire format, so
+// the runtime can check a model's format version and metadata without linking an ONNX or protobuf
+// library (the runtime links OpenCV only). Everything else (the graph) is skipped unparsed; cv::dnn
+// reads it.
 #include "precomp.hpp"
 
 #include <fstream>
@@ -145,7 +146,8 @@ OnnxModelHeader parseOnnxModelHeader(const std::vector<uchar>& bytes)
         const uint64_t tag = r.varint();
         const uint32_t field = uint32_t(tag >> 3), wire = uint32_t(tag & 7);
         if (field == 0)
-            CV_Error(Error::StsParseError, "ONNX model: invalid field number 0 (not an ONNX file?)");
+            CV_Error(Error::StsParseError,
+                     "ONNX model: invalid field number 0 (not an ONNX file?)");
         if (field == kModelIrVersion && wire == kVarint) {
             header.irVersion = static_cast<long long>(r.varint());
         } else if (field == kModelOpsetImport && wire == kLengthDelimited) {

@@ -67,15 +67,17 @@ std::vector<DefectRegion> findDefectRegions(const Mat& map, const Mat& mask, dou
         std::vector<std::vector<Point>> contours;
         findContours(component, contours, RETR_EXTERNAL, CHAIN_APPROX_SIMPLE, r.box.tl());
         if (!contours.empty())
-            r.contour = *std::max_element(contours.begin(), contours.end(),
-                                          [](const std::vector<Point>& a, const std::vector<Point>& b) {
-                                              return a.size() < b.size();
-                                          });
+            r.contour =
+                *std::max_element(contours.begin(), contours.end(),
+                                  [](const std::vector<Point>& a, const std::vector<Point>& b) {
+                                      return a.size() < b.size();
+                                  });
         regions.push_back(std::move(r));
     }
     // Most severe first: what an operator looks at first.
-    std::sort(regions.begin(), regions.end(),
-              [](const DefectRegion& a, const DefectRegion& b) { return a.peakScore > b.peakScore; });
+    std::sort(regions.begin(), regions.end(), [](const DefectRegion& a, const DefectRegion& b) {
+        return a.peakScore > b.peakScore;
+    });
     return regions;
 }
 

@@ -22,16 +22,17 @@ Mat toNetworkImage(const Mat& image, const InputSpec& spec)
     else if (depth == CV_16U)
         scale = 1.0 / 65535.0;
     else if (depth != CV_32F)
-        CV_Error(Error::StsUnsupportedFormat,
-                 cv::format("anomaly: unsupported image depth %s (expected CV_8U, CV_16U or CV_32F)",
-                            typeToString(image.type()).c_str()));
+        CV_Error(
+            Error::StsUnsupportedFormat,
+            cv::format("anomaly: unsupported image depth %s (expected CV_8U, CV_16U or CV_32F)",
+                       typeToString(image.type()).c_str()));
     if (channels != 1 && channels != 3 && channels != 4)
-        CV_Error(Error::StsUnsupportedFormat,
-                 cv::format("anomaly: unsupported channel count %d (expected 1, 3 or 4)", channels));
+        CV_Error(
+            Error::StsUnsupportedFormat,
+            cv::format("anomaly: unsupported channel count %d (expected 1, 3 or 4)", channels));
 
     Mat resized;
-    const bool shrinkMuch =
-        image.cols > 2 * spec.size.width && image.rows > 2 * spec.size.height;
+    const bool shrinkMuch = image.cols > 2 * spec.size.width && image.rows > 2 * spec.size.height;
     // Resize before colour conversion and scaling: cheaper on large inputs, and per-channel
     // linear operations commute with bilinear/area resampling.
     resize(image, resized, spec.size, 0, 0, shrinkMuch ? INTER_AREA : INTER_LINEAR);
@@ -62,7 +63,8 @@ void makeInputBlob(InputArrayOfArrays images, const InputSpec& spec, OutputArray
             CV_Error(Error::StsBadArg, "anomaly: std must be positive");
 
     std::vector<Mat> list;
-    if (images.kind() == _InputArray::STD_VECTOR_MAT || images.kind() == _InputArray::STD_ARRAY_MAT ||
+    if (images.kind() == _InputArray::STD_VECTOR_MAT ||
+        images.kind() == _InputArray::STD_ARRAY_MAT ||
         images.kind() == _InputArray::STD_VECTOR_VECTOR)
         images.getMatVector(list);
     else

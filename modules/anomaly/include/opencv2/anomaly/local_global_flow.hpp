@@ -16,26 +16,28 @@ namespace anomaly {
 /** @brief One connected defect region of the binary mask. */
 struct CV_EXPORTS_W_SIMPLE DefectRegion
 {
-    CV_PROP_RW Rect box;                   //!< bounding box in input image pixels
-    CV_PROP_RW std::vector<Point> contour; //!< outer contour in input image pixels
-    CV_PROP_RW double area = 0;            //!< number of mask pixels in the region
-    CV_PROP_RW float peakScore = 0.f;      //!< largest raw anomaly value inside the region
-    CV_PROP_RW Point peakLocation;         //!< where that value is
+    CV_PROP_RW Rect box;                    //!< bounding box in input image pixels
+    CV_PROP_RW std::vector<Point> contour;  //!< outer contour in input image pixels
+    CV_PROP_RW double area = 0;             //!< number of mask pixels in the region
+    CV_PROP_RW float peakScore = 0.f;       //!< largest raw anomaly value inside the region
+    CV_PROP_RW Point peakLocation;          //!< where that value is
 };
 
 /** @brief Everything LocalGlobalFlow::detect() says about one image. */
 struct CV_EXPORTS_W_SIMPLE AnomalyResult
 {
-    CV_PROP_RW float score = 0.f;           //!< raw image score (model units)
-    CV_PROP_RW float normalizedScore = 0.f; //!< in [0,1]; the image threshold maps to 0.5
-    CV_PROP_RW bool isAnomalous = false;    //!< NG label: score >= image threshold
-    CV_PROP_RW Mat anomalyMap;              //!< CV_32F raw per-pixel values at the input's own size
-    CV_PROP_RW Mat mask;                    //!< CV_8U, 255 where anomalyMap >= pixel threshold
-    CV_PROP_RW std::vector<DefectRegion> regions; //!< connected regions of the mask
-    CV_PROP_RW Mat localMap;  //!< CV_32F local-branch map at input size; empty if the model has none
-    CV_PROP_RW Mat globalMap; //!< CV_32F global-branch map at input size; empty if the model has none
-    CV_PROP_RW float localScore = 0.f;  //!< image score of localMap (0 when absent)
-    CV_PROP_RW float globalScore = 0.f; //!< image score of globalMap (0 when absent)
+    CV_PROP_RW float score = 0.f;            //!< raw image score (model units)
+    CV_PROP_RW float normalizedScore = 0.f;  //!< in [0,1]; the image threshold maps to 0.5
+    CV_PROP_RW bool isAnomalous = false;     //!< NG label: score >= image threshold
+    CV_PROP_RW Mat anomalyMap;  //!< CV_32F raw per-pixel values at the input's own size
+    CV_PROP_RW Mat mask;        //!< CV_8U, 255 where anomalyMap >= pixel threshold
+    CV_PROP_RW std::vector<DefectRegion> regions;  //!< connected regions of the mask
+    CV_PROP_RW Mat
+        localMap;  //!< CV_32F local-branch map at input size; empty if the model has none
+    CV_PROP_RW Mat
+        globalMap;  //!< CV_32F global-branch map at input size; empty if the model has none
+    CV_PROP_RW float localScore = 0.f;   //!< image score of localMap (0 when absent)
+    CV_PROP_RW float globalScore = 0.f;  //!< image score of globalMap (0 when absent)
 };
 
 /** @brief Unsupervised anomaly detector: local-global normality learning with a discrepancy
@@ -53,8 +55,8 @@ Models are written by the `anomaly_train` tool from images of good parts only.
 @endcode
 
 Thread safety: one instance must not be used from two threads at once (cv::dnn::Net is not
-thread-safe). Create one instance per thread; instances share nothing mutable, and each gives exactly
-the results a single-threaded run gives.
+thread-safe). Create one instance per thread; instances share nothing mutable, and each gives
+exactly the results a single-threaded run gives.
 */
 class CV_EXPORTS_W LocalGlobalFlow : public Algorithm
 {
@@ -65,8 +67,8 @@ public:
     @param target cv::dnn::Target to request. When the CUDA backend is requested but OpenCV has no
     CUDA target, the detector falls back to the CPU with a logged warning; getBackend() and
     getTarget() then report what is actually used.
-    @throws cv::Exception when the file is missing, unreadable, not an ONNX model, from another major
-    format version, or lacks a required metadata key (the message names the problem).
+    @throws cv::Exception when the file is missing, unreadable, not an ONNX model, from another
+    major format version, or lacks a required metadata key (the message names the problem).
     */
     CV_WRAP static Ptr<LocalGlobalFlow> create(const String& model,
                                                int backend = dnn::DNN_BACKEND_DEFAULT,
@@ -78,7 +80,8 @@ public:
                                                          int target = dnn::DNN_TARGET_CPU);
 
     /** @brief Scores one image.
-    @param image 1, 3 (BGR) or 4 (BGRA) channels; CV_8U, CV_16U or CV_32F (values in [0,1]); any size.
+    @param image 1, 3 (BGR) or 4 (BGRA) channels; CV_8U, CV_16U or CV_32F (values in [0,1]); any
+    size.
     @param result filled with the score, label, maps at the image's own size, mask and regions.
     */
     CV_WRAP virtual void detect(InputArray image, CV_OUT AnomalyResult& result) = 0;
@@ -104,13 +107,16 @@ public:
     CV_WRAP virtual double getMinRegionArea() const = 0;
     CV_WRAP virtual void setMinRegionArea(double area) = 0;
 
-    /** @brief Largest number of images sent through the network at once by detectBatch() (default 8). */
+    /** @brief Largest number of images sent through the network at once by detectBatch() (default
+     * 8). */
     CV_WRAP virtual int getBatchSize() const = 0;
     CV_WRAP virtual void setBatchSize(int batchSize) = 0;
 
-    /** @brief Requests a cv::dnn backend; falls back to the CPU (with a warning) when unavailable. */
+    /** @brief Requests a cv::dnn backend; falls back to the CPU (with a warning) when unavailable.
+     */
     CV_WRAP virtual void setPreferableBackend(int backendId) = 0;
-    /** @brief Requests a cv::dnn target; falls back to the CPU (with a warning) when unavailable. */
+    /** @brief Requests a cv::dnn target; falls back to the CPU (with a warning) when unavailable.
+     */
     CV_WRAP virtual void setPreferableTarget(int targetId) = 0;
     /** @brief The cv::dnn backend actually in use (after any fallback). */
     CV_WRAP virtual int getBackend() const = 0;

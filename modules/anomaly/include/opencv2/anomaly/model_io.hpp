@@ -21,9 +21,9 @@ CV_EXPORTS_W int formatVersionMinor();
 /** @brief The top-level facts of an ONNX file the runtime needs before handing it to cv::dnn. */
 struct CV_EXPORTS OnnxModelHeader
 {
-    long long irVersion = 0;                       //!< ModelProto.ir_version
-    std::map<std::string, long long> opsetImports; //!< domain ("" = ai.onnx) -> version
-    std::map<std::string, std::string> metadata;   //!< ModelProto.metadata_props
+    long long irVersion = 0;                        //!< ModelProto.ir_version
+    std::map<std::string, long long> opsetImports;  //!< domain ("" = ai.onnx) -> version
+    std::map<std::string, std::string> metadata;    //!< ModelProto.metadata_props
 };
 
 /** @brief Parses the header fields of serialized ONNX model bytes without any ONNX library.
@@ -38,10 +38,10 @@ CV_EXPORTS std::vector<uchar> readFileBytes(const std::string& path);
 /** @brief Where the network input comes from: the preprocessing settings of a model or backbone. */
 struct CV_EXPORTS_W_SIMPLE InputSpec
 {
-    CV_PROP_RW Size size;        //!< network input width x height
-    CV_PROP_RW bool rgb = true;  //!< network expects RGB (true) or BGR (false)
-    CV_PROP_RW Scalar mean;      //!< per channel, network order, [0,1] image units
-    CV_PROP_RW Scalar std = Scalar::all(1); //!< per channel, network order
+    CV_PROP_RW Size size;                    //!< network input width x height
+    CV_PROP_RW bool rgb = true;              //!< network expects RGB (true) or BGR (false)
+    CV_PROP_RW Scalar mean;                  //!< per channel, network order, [0,1] image units
+    CV_PROP_RW Scalar std = Scalar::all(1);  //!< per channel, network order
 };
 
 /** @brief Converts images to the network's NCHW float32 input blob (doc/model-format.md section 4).

@@ -1,0 +1,163 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+#include "test_precomp.hpp"
+
+#include "onnx_test_writer.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+#include <thread>
+
+namespace opencv_test {
+namespace {
+
+constexpr int C = 7, H = 5, W = 3;
+
+std::vector<float> randomVector(RNG& rng, int n, float lo, float hi)
+{
+    std::vector<float> v(n);
+    for (float& x : v)
+        x = rng.uniform(lo, hi);
+    return v;
+}
+
+Mat randomBlob(RNG& rng, int batch)
+{
+    const int shape[] = {batch, C, H, W};
+    Mat blob(4, shape, CV_32F);
+    rng.fill(blob, RNG::NORMAL, 0.5, 2.0);
+    return blob;
+}
+
+dnn::Net importSingleOp(const TestModel& m)
+{
+    registerCustomLayers();
+    return dnn::readNetFromONNX(m.serialize());
+}
+
+TestModel layerNormModel(const std::vector<float>& gamma, const std::vector<float>& beta, float eps)
+{
+    TestModel m;
+    m.useCustomDomain();
+    m.input("x", {-1, C, H, W});
+    m.floatTensor("gamma", {int64_t(gamma.size())}, gamma);
+    m.floatTensor("beta", {int64_t(beta.size())}, beta);
+    m.node("LayerNorm", {"x", "gamma", "beta"}, {"y"}, {TestAttr::real("epsilon", eps)},
+           "org.opencv.anomaly");
+    m.output("y", {-1, C, H, W});
+    return m;
+}
+
+TestModel affinePermuteModel(const std::vector<float>& scale, const std::vector<float>& bias,
+                             const std::vector<int64_t>& perm)
+{
+    TestModel m;
+    m.useCustomDomain();
+    m.input("x", {-1, C, H, W});
+    m.floatTensor("scale", {int64_t(scale.size())}, scale);
+    m.floatTensor("bias", {int64_t(bias.size())}, bias);
+    m.int64Tensor("perm", perm);
+    m.node("ChannelAffinePermute", {"x", "scale", "bias", "perm"}, {"y"}, {}, "org.opencv.anomaly");
+    m.output("y", {-1, C, H, W});
+    return m;
+}
+
+TEST(Anomaly_CustomLayers, layer_norm_matches_reference_on_random_inputs)
+{
+    RNG rng(11);
+    const auto gamma = randomVector(rng, C, 0.5f, 2.f), beta = randomVector(rng, C, -1.f, 1.f);
+    const float eps = 1e-5f;
+    dnn::Net net = importSingleOp(layerNormModel(gamma, beta, eps));
+    for (int batch : {1, 3}) {
+        Mat x = randomBlob(rng, batch);
+        net.setInput(x);
+        Mat y = net.forward();
+        ASSERT_EQ(y.total(), x.total());
+        double maxErr = 0;
+        // Plain two-pass reference in double: mean, then biased variance, per pixel over channels.
+        for (int n = 0; n < batch; ++n)
+            for (int i = 0; i < H; ++i)
+                for (int j = 0; j < W; ++j) {
+                    double mean = 0, var = 0;
+                    for (int c = 0; c < C; ++c)
+                        mean += x.at<float>(Vec4i(n, c, i, j));
+                    mean /= C;
+                    for (int c = 0; c < C; ++c) {
+                        const double d = x.at<float>(Vec4i(n, c, i, j)) - mean;
+                        var += d * d;
+                    }
+                    var /= C;
+                    for (int c = 0; c < C; ++c) {
+                        const double ref = (x.at<float>(Vec4i(n, c, i, j)) - mean) /
+                                               std::sqrt(var + eps) * gamma[c] +
+                                           beta[c];
+                        maxErr = std::max(maxErr, std::abs(ref - y.at<float>(Vec4i(n, c, i, j))));
+                    }
+                }
+        EXPECT_LE(maxErr, 1e-4) << "batch " << batch;
+    }
+}
+
+TEST(Anomaly_CustomLayers, channel_affine_permute_matches_reference_on_random_inputs)
+{
+    RNG rng(12);
+    const auto scale = randomVector(rng, C, 0.5f, 2.f), bias = randomVector(rng, C, -1.f, 1.f);
+    std::vector<int64_t> perm(C);
+    std::iota(perm.begin(), perm.end(), 0);
+    std::mt19937 shuffler(12);  // fixed seed: the same permutation every run
+    std::shuffle(perm.begin(), perm.end(), shuffler);
+    dnn::Net net = importSingleOp(affinePermuteModel(scale, bias, perm));
+    for (int batch : {1, 2}) {
+        Mat x = randomBlob(rng, batch);
+        net.setInput(x);
+        Mat y = net.forward();
+        double maxErr = 0;
+        for (int n = 0; n < batch; ++n)
+            for (int c = 0; c < C; ++c)
+                for (int i = 0; i < H; ++i)
+                    for (int j = 0; j < W; ++j) {
+                        const int from = int(perm[c]);
+                        const double ref =
+                            double(x.at<float>(Vec4i(n, from, i, j))) * scale[from] + bias[from];
+                        maxErr = std::max(maxErr, std::abs(ref - y.at<float>(Vec4i(n, c, i, j))));
+                    }
+        EXPECT_LE(maxErr, 1e-4) << "batch " << batch;
+    }
+}
+
+TEST(Anomaly_CustomLayers, invalid_attributes_and_shapes_raise)
+{
+    const std::vector<float> ones(C, 1.f), zeros(C, 0.f);
+    // Not a permutation (3 repeated).
+    std::vector<int64_t> notPerm = {0, 1, 2, 3, 3, 5, 6};
+    EXPECT_THROW(importSingleOp(affinePermuteModel(ones, zeros, notPerm)), cv::Exception);
+    std::vector<int64_t> outOfRange = {0, 1, 2, 3, 4, 5, 9};
+    EXPECT_THROW(importSingleOp(affinePermuteModel(ones, zeros, outOfRange)), cv::Exception);
+    EXPECT_THROW(importSingleOp(layerNormModel(ones, zeros, 0.f)), cv::Exception);
+    EXPECT_THROW(importSingleOp(layerNormModel(ones, zeros, -1.f)), cv::Exception);
+    // gamma with the wrong channel count: refused when shapes are known.
+    const std::vector<float> short4(4, 1.f);
+    EXPECT_THROW(
+        {
+            dnn::Net net = importSingleOp(layerNormModel(short4, short4, 1e-5f));
+            RNG rng(1);
+            net.setInput(randomBlob(rng, 1));
+            net.forward();
+        },
+        cv::Exception);
+}
+
+TEST(Anomaly_CustomLayers, registration_is_thread_safe_and_idempotent)
+{
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t)
+        threads.emplace_back([] { registerCustomLayers(); });
+    for (auto& th : threads)
+        th.join();
+    registerCustomLayers();
+    EXPECT_TRUE(dnn::LayerFactory::isLayerRegistered("org.opencv.anomaly.LayerNorm"));
+    EXPECT_TRUE(dnn::LayerFactory::isLayerRegistered("org.opencv.anomaly.ChannelAffinePermute"));
+}
+
+}  // namespace
+}  // namespace opencv_test
