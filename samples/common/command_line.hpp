@@ -1,0 +1,58 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+// A small "--name value" command-line reader shared by the sample programs.
+#ifndef ANOMALY_SAMPLES_COMMAND_LINE_HPP
+#define ANOMALY_SAMPLES_COMMAND_LINE_HPP
+
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace anomaly_samples {
+
+/** @brief Thrown for any command-line mistake; the message is one line meant for the user. */
+struct UsageError : std::runtime_error
+{
+    using std::runtime_error::runtime_error;
+};
+
+/** @brief One option a program accepts. */
+struct OptionSpec
+{
+    std::string name;          //!< without the leading "--"
+    std::string defaultValue;  //!< used when absent; ignored for required options
+    std::string help;          //!< one line for the usage text
+    bool required = false;
+    bool isFlag = false;  //!< takes no value; reads as "1" when given, "0" otherwise
+};
+
+/** @brief Parses "--name value" and "--name=value" arguments against a fixed option list.
+Unknown options, missing values and missing required options raise UsageError. "--help" or "-h"
+sets helpRequested() and skips the required-option check. */
+class CommandLine
+{
+public:
+    CommandLine(std::string program, std::string summary, std::vector<OptionSpec> options);
+
+    void parse(int argc, const char* const* argv);
+
+    bool helpRequested() const { return helpRequested_; }
+    std::string usage() const;
+
+    std::string get(const std::string& name) const;
+    int getInt(const std::string& name) const;
+    bool has(const std::string& name) const;  //!< true when given on the command line
+
+private:
+    const OptionSpec& spec(const std::string& name) const;
+
+    std::string program_;
+    std::string summary_;
+    std::vector<OptionSpec> options_;
+    std::map<std::string, std::string> given_;
+    bool helpRequested_ = false;
+};
+
+}  // namespace anomaly_samples
+
+#endif  // ANOMALY_SAMPLES_COMMAND_LINE_HPP
