@@ -27,14 +27,15 @@ std::string formatScore(double value)
     return text;
 }
 
-// Blend weight of the heatmap: faint over normal surface, strong near and above the threshold, so
-// the part stays visible where nothing is wrong.
+// Blend weight of the heatmap: none over clearly normal surface (normalised value below 0.2),
+// rising to half near and above the threshold (0.5), so the part keeps its own look where nothing
+// is wrong and the defect stays visible under its colour.
 cv::Mat heatAlpha(const cv::Mat& normalized)
 {
-    cv::Mat t = (normalized - 0.25f) / 0.30f;
+    cv::Mat t = (normalized - 0.2f) / 0.35f;
     cv::min(cv::max(t, 0.0), 1.0, t);
     cv::Mat smooth = t.mul(t).mul(3.0 - 2.0 * t);  // smoothstep
-    return 0.22f + 0.43f * smooth;
+    return 0.5f * smooth;
 }
 
 cv::Mat blendHeatmap(const cv::Mat& base, const cv::Mat& normalized)
@@ -132,8 +133,8 @@ cv::Mat drawBanner(int width, const cv::anomaly::AnomalyResult& result, const st
     const bool legendFits = width >= 520;
     const int legendWidth = legendFits ? std::min(260, width / 3) : 0;
     const int textRight = legendFits ? width - legendWidth - 3 * pad : width - pad;
-    const std::string scoreLine = "anomaly score " + formatScore(result.normalizedScore) +
-                                  "   (NG from " + formatScore(0.5) + ")";
+    const std::string scoreLine =
+        "score " + formatScore(result.normalizedScore) + "   threshold " + formatScore(0.5);
     putLabel(banner, fitLeft(scoreLine, lineCap, textRight - textX),
              cv::Point(textX, pad + static_cast<int>(lineCap * 1.6)), lineCap, kTextColour, 1);
     const size_t regions = result.regions.size();
