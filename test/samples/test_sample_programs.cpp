@@ -1,0 +1,189 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+// Runs the sample programs on a model whose answer is known by hand: the module tests' channel-mix
+// model, whose anomaly map is the mean of B, G, R in [0,1] with image and pixel thresholds 0.5 and
+// normalisation range [0,1]. A uniform grey image of level v therefore scores exactly v and is NG
+// when v >= 0.5, and its normalised score is 0.5 + (v - 0.5) = v.
+#include "test_models.hpp"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/videoio.hpp>
+
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ProgramRun
+{
+    int exitCode = -1;
+    std::string output;  // stdout and stderr together
+};
+
+ProgramRun run(const std::string& command)
+{
+    ProgramRun result;
+    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+    if (!pipe)
+        return result;
+    char buffer[4096];
+    size_t n;
+    while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0)
+        result.output.append(buffer, n);
+    const int status = ::pclose(pipe);
+    result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return result;
+}
+
+std::string quoted(const fs::path& path)
+{
+    return "'" + path.string() + "'";
+}
+
+class SamplePrograms : public ::testing::Test
+{
+protected:
+    void SetUp() override
+    {
+        dir_ = fs::temp_directory_path() / ("anomaly_samples_test_" + std::to_string(::getpid()));
+        fs::remove_all(dir_);
+        fs::create_directories(dir_);
+        model_ = dir_ / "channel_mix.onnx";
+        const std::vector<unsigned char> bytes = opencv_test::channelMixModel(false).serialize();
+        std::ofstream(model_, std::ios::binary)
+            .write(reinterpret_cast<const char*>(bytes.data()),
+                   static_cast<std::streamsize>(bytes.size()));
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    // A uniform grey image of level v (0..255) in 8-bit BGR.
+    fs::path greyImage(const fs::path& path, int level)
+    {
+        fs::create_directories(path.parent_path());
+        cv::imwrite(path.string(), cv::Mat(48, 64, CV_8UC3, cv::Scalar::all(level)));
+        return path;
+    }
+
+    fs::path dir_;
+    fs::path model_;
+};
+
+TEST_F(SamplePrograms, DetectImageBrightIsNgAndWritesOverlay)
+{
+    const fs::path image = greyImage(dir_ / "bright.png", 204);  // 0.8
+    const fs::path overlay = dir_ / "overlay.png";
+    const ProgramRun r = run(std::string(ANOMALY_DETECT_IMAGE) + " --model " + quoted(model_) +
+                             " --image " + quoted(image) + " --out " + quoted(overlay));
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_NE(r.output.find("NG"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("normalized 0.800"), std::string::npos) << r.output;
+    const cv::Mat picture = cv::imread(overlay.string());
+    ASSERT_FALSE(picture.empty());
+    // Enlarged to 640 wide (48x64 -> 480x640) with a banner above the image.
+    EXPECT_EQ(picture.cols, 640);
+    EXPECT_GT(picture.rows, 480);
+}
+
+TEST_F(SamplePrograms, DetectImageDarkIsOk)
+{
+    const fs::path image = greyImage(dir_ / "dark.png", 51);  // 0.2
+    const ProgramRun r = run(std::string(ANOMALY_DETECT_IMAGE) + " --model " + quoted(model_) +
+                             " --image " + quoted(image) + " --out " + quoted(dir_ / "o.png"));
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_EQ(r.output.rfind("OK", 0), 0u) << r.output;
+}
+
+TEST_F(SamplePrograms, DetectImageErrorsAreOneLineAndNonZero)
+{
+    const ProgramRun missingModel = run(
+        std::string(ANOMALY_DETECT_IMAGE) + " --model " + quoted(dir_ / "none.onnx") + " --image " +
+        quoted(greyImage(dir_ / "a.png", 10)) + " --out " + quoted(dir_ / "o.png"));
+    EXPECT_NE(missingModel.exitCode, 0);
+    EXPECT_NE(missingModel.output.find("anomaly_detect_image: error:"), std::string::npos);
+    const ProgramRun missingOption =
+        run(std::string(ANOMALY_DETECT_IMAGE) + " --model " + quoted(model_));
+    EXPECT_NE(missingOption.exitCode, 0);
+    EXPECT_NE(missingOption.output.find("--image"), std::string::npos) << missingOption.output;
+    EXPECT_EQ(std::count(missingOption.output.begin(), missingOption.output.end(), '\n'), 1)
+        << missingOption.output;
+    EXPECT_FALSE(fs::exists(dir_ / "o.png"));
+}
+
+TEST_F(SamplePrograms, InspectFolderCsvAndExitCodes)
+{
+    greyImage(dir_ / "parts" / "a" / "dark1.png", 51);
+    greyImage(dir_ / "parts" / "b" / "bright.png", 204);
+    greyImage(dir_ / "parts" / "dark2.png", 25);
+    const fs::path csv = dir_ / "out.csv";
+    const ProgramRun r = run(std::string(ANOMALY_INSPECT_FOLDER) + " --model " + quoted(model_) +
+                             " --dir " + quoted(dir_ / "parts") + " --csv " + quoted(csv) +
+                             " --overlays " + quoted(dir_ / "overlays"));
+    EXPECT_EQ(r.exitCode, 2) << r.output;  // one NG image
+    EXPECT_NE(r.output.find("2 OK, 1 NG"), std::string::npos) << r.output;
+
+    std::ifstream in(csv);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);)
+        lines.push_back(line);
+    ASSERT_EQ(lines.size(), 4u);
+    EXPECT_EQ(lines[0], "file,score,normalized_score,label,regions,ms");
+    // Name order; scores are the grey levels / 255.
+    EXPECT_EQ(lines[1].rfind("a/dark1.png,0.2,0.2000,OK,0,", 0), 0u) << lines[1];
+    EXPECT_EQ(lines[2].rfind("b/bright.png,0.8,0.8000,NG,1,", 0), 0u) << lines[2];
+    EXPECT_EQ(lines[3].rfind("dark2.png,0.0980392,0.0980,OK,0,", 0), 0u) << lines[3];
+    EXPECT_TRUE(fs::exists(dir_ / "overlays" / "b" / "bright.png"));
+    EXPECT_TRUE(fs::exists(dir_ / "overlays" / "dark2.png"));
+
+    fs::remove(dir_ / "parts" / "b" / "bright.png");
+    const ProgramRun allOk =
+        run(std::string(ANOMALY_INSPECT_FOLDER) + " --model " + quoted(model_) + " --dir " +
+            quoted(dir_ / "parts") + " --csv " + quoted(csv));
+    EXPECT_EQ(allOk.exitCode, 0) << allOk.output;
+
+    const ProgramRun noFolder =
+        run(std::string(ANOMALY_INSPECT_FOLDER) + " --model " + quoted(model_) + " --dir " +
+            quoted(dir_ / "missing") + " --csv " + quoted(csv));
+    EXPECT_EQ(noFolder.exitCode, 1) << noFolder.output;
+}
+
+TEST_F(SamplePrograms, VideoWritesEveryFrameWithoutWindow)
+{
+    const fs::path input = dir_ / "input.avi";
+    {
+        cv::VideoWriter writer(input.string(), cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 5,
+                               cv::Size(64, 48));
+        ASSERT_TRUE(writer.isOpened());
+        for (int i = 0; i < 6; ++i)
+            writer.write(cv::Mat(48, 64, CV_8UC3, cv::Scalar::all(i < 3 ? 40 : 220)));
+    }
+    const fs::path output = dir_ / "output.avi";
+    const ProgramRun r = run(std::string(ANOMALY_VIDEO) + " --no-window --model " + quoted(model_) +
+                             " --input " + quoted(input) + " --out " + quoted(output));
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_NE(r.output.find("6 frames, 3 NG"), std::string::npos) << r.output;
+    cv::VideoCapture written(output.string());
+    ASSERT_TRUE(written.isOpened());
+    int frames = 0;
+    cv::Mat frame;
+    while (written.read(frame))
+        ++frames;
+    EXPECT_EQ(frames, 6);
+}
+
+TEST_F(SamplePrograms, MinimalPrintsVerdict)
+{
+    const ProgramRun r = run(std::string(ANOMALY_MINIMAL) + " " + quoted(model_) + " " +
+                             quoted(greyImage(dir_ / "bright.png", 204)));
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_EQ(r.output.rfind("NG", 0), 0u) << r.output;
+}
+
+}  // namespace
