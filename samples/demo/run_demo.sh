@@ -28,7 +28,7 @@ step() {
 find_tool() {
     local path
     [ -d "$BUILD" ] || die "build folder $BUILD does not exist: build the project first (doc/getting-started.md) or set ANOMALY_BUILD_DIR"
-    path="$(find "$BUILD" -name "$1" -type f -perm -u+x 2>/dev/null | sort | head -n 1)"
+    path="$(find -L "$BUILD" -name "$1" -type f -perm -u+x 2>/dev/null | sort | head -n 1)"
     [ -n "$path" ] || die "tool $1 not found under $BUILD: build it first (doc/getting-started.md) or set ANOMALY_BUILD_DIR"
     echo "$path"
 }
