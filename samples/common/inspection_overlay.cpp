@@ -138,14 +138,21 @@ cv::Mat drawBanner(int width, const cv::anomaly::AnomalyResult& result, const st
     putLabel(banner, fitLeft(scoreLine, lineCap, textRight - textX),
              cv::Point(textX, pad + static_cast<int>(lineCap * 1.6)), lineCap, kTextColour, 1);
     const size_t regions = result.regions.size();
-    std::string detail = regions == 0   ? std::string("no defect region")
-                         : regions == 1 ? std::string("1 defect region")
-                                        : std::to_string(regions) + " defect regions";
-    if (!caption.empty())
-        detail += "   " + caption;
-    putLabel(banner, fitLeft(detail, lineCap * 0.9, textRight - textX),
-             cv::Point(textX, height - pad - static_cast<int>(lineCap * 0.4)), lineCap * 0.9,
-             kDimTextColour, 1);
+    const std::string regionText = regions == 0   ? std::string("no defect region")
+                                   : regions == 1 ? std::string("1 defect region")
+                                                  : std::to_string(regions) + " defect regions";
+    // The region count always shows; a long caption (a file path) loses its start instead.
+    const double detailCap = lineCap * 0.9;
+    std::string detail = regionText;
+    if (!caption.empty()) {
+        const std::string separator = "   ";
+        const int room = textRight - textX - labelWidth(regionText + separator, detailCap);
+        const std::string fitted = fitLeft(caption, detailCap, room);
+        if (!fitted.empty())
+            detail += separator + fitted;
+    }
+    putLabel(banner, detail, cv::Point(textX, height - pad - static_cast<int>(lineCap * 0.4)),
+             detailCap, kDimTextColour, 1);
 
     if (legendFits)
         drawLegend(banner,
