@@ -153,5 +153,15 @@ F1Max pixelF1Max(InputArrayOfArrays maps, InputArrayOfArrays masks)
     return f1Max(sortedPixelSamples(maps, masks));
 }
 
+PixelMetrics pixelMetrics(InputArrayOfArrays maps, InputArrayOfArrays masks)
+{
+    const SortedSamples s = sortedPixelSamples(maps, masks);
+    PixelMetrics m;
+    m.auroc = auroc(s);
+    m.ap = averagePrecision(s);
+    m.f1Max = f1Max(s);
+    return m;
+}
+
 }  // namespace anomaly
 }  // namespace cv

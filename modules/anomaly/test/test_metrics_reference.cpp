@@ -158,6 +158,10 @@ TEST_P(Anomaly_PixelMetricsReference, pixel_metrics_match_the_reference_script)
     const F1Max best = pixelF1Max(c.maps, c.masks);
     EXPECT_NEAR(best.f1, double(ref["f1max"]), kTolerance);
     EXPECT_EQ(float(best.threshold), float(double(ref["f1max_threshold"])));
+    const PixelMetrics together = pixelMetrics(c.maps, c.masks);
+    EXPECT_NEAR(together.auroc, double(ref["auroc"]), kTolerance);
+    EXPECT_NEAR(together.ap, double(ref["ap"]), kTolerance);
+    EXPECT_NEAR(together.f1Max.f1, double(ref["f1max"]), kTolerance);
 
     // Saturation as in the script: even defects relative 0.5 of their area, odd ones 10 pixels
     // absolute; expressed as LOCO defect configs selected by the mask's pixel value.

@@ -72,6 +72,18 @@ CV_EXPORTS_W double pixelAP(InputArrayOfArrays maps, InputArrayOfArrays masks);
 /** @brief Pixel-level F1-max over all pixels pooled (see imageF1Max). */
 CV_EXPORTS_W F1Max pixelF1Max(InputArrayOfArrays maps, InputArrayOfArrays masks);
 
+/** @brief The three pooled-pixel metrics of one data set at once. */
+struct CV_EXPORTS_W_SIMPLE PixelMetrics
+{
+    CV_PROP_RW double auroc = 0;  //!< as pixelAUROC()
+    CV_PROP_RW double ap = 0;     //!< as pixelAP()
+    CV_PROP_RW F1Max f1Max;       //!< as pixelF1Max()
+};
+
+/** @brief pixelAUROC(), pixelAP() and pixelF1Max() from one ranking of the pixels: about a third
+of the time of the three calls on large data sets. */
+CV_EXPORTS_W PixelMetrics pixelMetrics(InputArrayOfArrays maps, InputArrayOfArrays masks);
+
 /** @brief Normalised area under the per-region-overlap (PRO) curve, as defined for MVTec AD.
 
 Every 8-connected component of every mask is a region. For a threshold t, PRO(t) is the mean over

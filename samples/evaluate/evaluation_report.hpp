@@ -1,0 +1,66 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+// The numbers of an evaluation: metrics per defect type and overall, latency, and their text forms
+// (console table, JSON, CSV).
+#ifndef ANOMALY_EVALUATE_EVALUATION_REPORT_HPP
+#define ANOMALY_EVALUATE_EVALUATION_REPORT_HPP
+
+#include "evaluation_run.hpp"
+
+#include <string>
+#include <vector>
+
+namespace anomaly_evaluate {
+
+/** @brief Metrics of one group of test images; NaN where a metric does not apply. */
+struct GroupMetrics
+{
+    std::string name;  //!< a defect type (with the good images) or "overall"
+    int goodImages = 0;
+    int anomalousImages = 0;
+    double imageAUROC = 0, imageAP = 0;
+    cv::anomaly::F1Max imageF1;
+    double pixelAUROC = 0, pixelAP = 0, aupro = 0;
+    cv::anomaly::F1Max pixelF1;
+    double auspro = 0;  //!< MVTec LOCO only, integrated to FPR 0.05
+};
+
+/** @brief Latency of detect() per image, in milliseconds. */
+struct LatencySummary
+{
+    double median = 0, p95 = 0, mean = 0;
+};
+
+/** @brief Metrics per defect type (each with all good images) followed by "overall". Pixel
+metrics need masks for every anomalous image; AUC-sPRO needs the MVTec LOCO layout. */
+std::vector<GroupMetrics> computeGroupMetrics(const std::vector<ScoredSample>& results,
+                                              const cv::anomaly::TestSet& testSet);
+
+LatencySummary summarizeLatency(const std::vector<ScoredSample>& results);
+
+/** @brief The fixed-width table printed on stdout. */
+std::string formatTable(const std::vector<GroupMetrics>& groups, const LatencySummary& latency);
+
+/** @brief Everything about the run as one JSON document. */
+struct RunDescription
+{
+    std::string model, data, layout, method, backbone;
+    float imageThreshold = 0, pixelThreshold = 0;
+    int threads = 1;
+};
+
+std::string formatJson(const RunDescription& run, const std::vector<GroupMetrics>& groups,
+                       const LatencySummary& latency, const std::vector<ScoredSample>& results,
+                       const std::vector<size_t>& worstMisses,
+                       const std::vector<size_t>& worstFalseAlarms);
+
+/** @brief One CSV row per group, one column per metric (empty where not applicable). */
+std::string formatCsv(const std::vector<GroupMetrics>& groups);
+
+/** @brief Indices of the anomalous images with the lowest scores (worst misses) and of the good
+images with the highest scores (worst false alarms), at most `count` each, worst first. */
+void findWorstCases(const std::vector<ScoredSample>& results, size_t count,
+                    std::vector<size_t>& worstMisses, std::vector<size_t>& worstFalseAlarms);
+
+}  // namespace anomaly_evaluate
+
+#endif  // ANOMALY_EVALUATE_EVALUATION_REPORT_HPP
