@@ -2,6 +2,7 @@
 #include "precomp.hpp"
 
 #include "model_settings.hpp"
+#include "onnx_graph_check.hpp"
 #include "postprocess.hpp"
 
 namespace cv {
@@ -31,6 +32,7 @@ public:
         : settings_(parseModelSettings(parseOnnxModelHeader(bytes)))
     {
         registerCustomLayers();
+        checkOnnxGraphStructure(bytes);
         try {
             net_ = dnn::readNetFromONNX(bytes);
         } catch (const cv::Exception& e) {

@@ -6,6 +6,8 @@
 // reads it.
 #include "precomp.hpp"
 
+#include "protobuf_wire.hpp"
+
 #include <fstream>
 
 namespace cv {
@@ -22,92 +24,11 @@ constexpr uint32_t kEntryValue = 2;
 constexpr uint32_t kOpsetDomain = 1;
 constexpr uint32_t kOpsetVersion = 2;
 
-enum WireType : uint32_t
-{
-    kVarint = 0,
-    kFixed64 = 1,
-    kLengthDelimited = 2,
-    kFixed32 = 5
-};
-
-class WireReader
-{
-public:
-    WireReader(const uchar* begin, const uchar* end) : p_(begin), end_(end) {}
-
-    bool atEnd() const { return p_ >= end_; }
-
-    uint64_t varint()
-    {
-        uint64_t value = 0;
-        for (int shift = 0; shift < 64; shift += 7) {
-            if (p_ >= end_)
-                CV_Error(Error::StsParseError, "ONNX model: truncated varint (file cut short?)");
-            const uchar byte = *p_++;
-            value |= uint64_t(byte & 0x7f) << shift;
-            if (!(byte & 0x80))
-                return value;
-        }
-        CV_Error(Error::StsParseError, "ONNX model: malformed varint (not an ONNX file?)");
-    }
-
-    // Returns the bytes of a length-delimited field and advances past them.
-    WireReader sub()
-    {
-        const uint64_t length = varint();
-        if (length > uint64_t(end_ - p_))
-            CV_Error(Error::StsParseError, "ONNX model: field runs past the end (file cut short?)");
-        WireReader inner(p_, p_ + length);
-        p_ += length;
-        return inner;
-    }
-
-    std::string string()
-    {
-        WireReader inner = sub();
-        return std::string(reinterpret_cast<const char*>(inner.p_), inner.end_ - inner.p_);
-    }
-
-    void skip(uint32_t wireType)
-    {
-        switch (wireType) {
-            case kVarint:
-                varint();
-                return;
-            case kFixed64:
-                advance(8);
-                return;
-            case kLengthDelimited:
-                sub();
-                return;
-            case kFixed32:
-                advance(4);
-                return;
-            default:
-                CV_Error(Error::StsParseError,
-                         cv::format("ONNX model: unknown protobuf wire type %u (not an ONNX file?)",
-                                    wireType));
-        }
-    }
-
-private:
-    void advance(size_t n)
-    {
-        if (n > size_t(end_ - p_))
-            CV_Error(Error::StsParseError, "ONNX model: truncated field (file cut short?)");
-        p_ += n;
-    }
-
-    const uchar* p_;
-    const uchar* end_;
-};
-
 std::pair<std::string, std::string> readStringEntry(WireReader r)
 {
     std::pair<std::string, std::string> entry;
     while (!r.atEnd()) {
-        const uint64_t tag = r.varint();
-        const uint32_t field = uint32_t(tag >> 3), wire = uint32_t(tag & 7);
+        const auto [field, wire] = r.tag();
         if (field == kEntryKey && wire == kLengthDelimited)
             entry.first = r.string();
         else if (field == kEntryValue && wire == kLengthDelimited)
@@ -122,8 +43,7 @@ std::pair<std::string, long long> readOpset(WireReader r)
 {
     std::pair<std::string, long long> opset{"", 0};
     while (!r.atEnd()) {
-        const uint64_t tag = r.varint();
-        const uint32_t field = uint32_t(tag >> 3), wire = uint32_t(tag & 7);
+        const auto [field, wire] = r.tag();
         if (field == kOpsetDomain && wire == kLengthDelimited)
             opset.first = r.string();
         else if (field == kOpsetVersion && wire == kVarint)
@@ -143,8 +63,7 @@ OnnxModelHeader parseOnnxModelHeader(const std::vector<uchar>& bytes)
     OnnxModelHeader header;
     WireReader r(bytes.data(), bytes.data() + bytes.size());
     while (!r.atEnd()) {
-        const uint64_t tag = r.varint();
-        const uint32_t field = uint32_t(tag >> 3), wire = uint32_t(tag & 7);
+        const auto [field, wire] = r.tag();
         if (field == 0)
             CV_Error(Error::StsParseError,
                      "ONNX model: invalid field number 0 (not an ONNX file?)");

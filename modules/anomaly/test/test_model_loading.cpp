@@ -146,5 +146,49 @@ TEST(Anomaly_ModelLoading, model_without_opsets_is_refused)
                     "ir_version");
 }
 
+TEST(Anomaly_ModelLoading, structurally_broken_graphs_are_refused_before_opencv_sees_them)
+{
+    // Each of these crashed or could crash OpenCV 4.6's importer (found by fuzz_model_load).
+    const int64_t s = kTestModelSize;
+    {
+        TestModel m;  // node input that nothing defines
+        m.input("image", {-1, 3, s, s});
+        m.node("Conv", {"image", "w_missing"}, {"anomaly_map"},
+               {TestAttr::list("kernel_shape", {1, 1})});
+        m.output("anomaly_map", {-1, 1, s, s});
+        addValidMetadata(m);
+        expectLoadError([&] { LocalGlobalFlow::createFromBuffer(m.serialize()); }, "w_missing");
+    }
+    {
+        TestModel m;  // initializer whose data disagrees with its dims
+        m.input("image", {-1, 3, s, s});
+        m.floatTensor("w", {1, 3, 1, 1}, {1.f, 1.f});
+        m.node("Conv", {"image", "w"}, {"anomaly_map"}, {TestAttr::list("kernel_shape", {1, 1})});
+        m.output("anomaly_map", {-1, 1, s, s});
+        addValidMetadata(m);
+        expectLoadError([&] { LocalGlobalFlow::createFromBuffer(m.serialize()); },
+                        "holds 2 values");
+    }
+    {
+        TestModel m;  // graph output no node computes
+        m.input("image", {-1, 3, s, s});
+        m.floatTensor("w", {1, 3, 1, 1}, {1.f, 1.f, 1.f});
+        m.node("Conv", {"image", "w"}, {"other"}, {TestAttr::list("kernel_shape", {1, 1})});
+        m.output("anomaly_map", {-1, 1, s, s});
+        addValidMetadata(m);
+        expectLoadError([&] { LocalGlobalFlow::createFromBuffer(m.serialize()); }, "not computed");
+    }
+    {
+        TestModel m;  // duplicate output names
+        m.input("image", {-1, 3, s, s});
+        m.floatTensor("w", {1, 3, 1, 1}, {1.f, 1.f, 1.f});
+        m.node("Conv", {"image", "w"}, {"anomaly_map"}, {TestAttr::list("kernel_shape", {1, 1})});
+        m.node("Relu", {"anomaly_map"}, {"anomaly_map"});
+        m.output("anomaly_map", {-1, 1, s, s});
+        addValidMetadata(m);
+        expectLoadError([&] { LocalGlobalFlow::createFromBuffer(m.serialize()); }, "duplicate");
+    }
+}
+
 }  // namespace
 }  // namespace opencv_test

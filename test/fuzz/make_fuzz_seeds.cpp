@@ -1,0 +1,51 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+// Writes seed inputs for the fuzz targets: valid models (with and without custom ops) and a few
+// image headers, so the fuzzers start from inputs that reach deep into the code.
+#include "test_models.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+namespace {
+
+void write(const std::string& path, const std::vector<unsigned char>& bytes)
+{
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+}
+
+opencv_test::TestModel customOpModel()
+{
+    using namespace opencv_test;
+    TestModel m = channelMixModel(false);
+    m.useCustomDomain();
+    m.floatTensor("g", {1}, {1.f});
+    m.floatTensor("b", {1}, {0.f});
+    m.int64Tensor("p", {0});
+    m.node("ChannelAffinePermute", {"anomaly_map", "g", "b", "p"}, {"permuted"}, {},
+           "org.opencv.anomaly");
+    m.node("LayerNorm", {"permuted", "g", "b"}, {"normed"}, {TestAttr::real("epsilon", 1e-5f)},
+           "org.opencv.anomaly");
+    return m;
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    if (argc != 3) {
+        std::fprintf(stderr, "usage: make_fuzz_seeds <model seed dir> <image seed dir>\n");
+        return 1;
+    }
+    const std::string models = argv[1], images = argv[2];
+    write(models + "/channel_mix.onnx", opencv_test::channelMixModel().serialize());
+    write(models + "/channel_mix_plain.onnx", opencv_test::channelMixModel(false).serialize());
+    write(models + "/custom_ops.onnx", customOpModel().serialize());
+    // rows-1, cols-1, depth selector, channels-1, then pixels.
+    std::vector<unsigned char> image = {15, 15, 0, 2};
+    image.resize(4 + 16 * 16 * 3, 128);
+    write(images + "/u8c3.bin", image);
+    write(images + "/f32c1.bin", {3, 3, 5, 0, 0, 0, 0x80, 0x7f, 0, 0, 0xc0, 0x7f});
+    return 0;
+}
