@@ -137,7 +137,7 @@ int main(int argc, char** argv)
         }
         return run(cli);
     } catch (const UsageError& e) {
-        std::cerr << "anomaly_evaluate: " << e.what() << " (see --help)\n";
+        std::cerr << "anomaly_evaluate: " << e.what() << "\n";
         return 2;
     } catch (const cv::Exception& e) {
         std::cerr << "anomaly_evaluate: error: " << e.err << "\n";
