@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages opencv_anomaly needs, skipping those already present.
-# Uses sudo when not run as root. Safe to run repeatedly.
+# Uses sudo when not run as root. Safe to run repeatedly. Extra package names may be given as
+# arguments (CI adds clang for the fuzzers).
 set -euo pipefail
 
 packages=(
@@ -10,6 +11,7 @@ packages=(
   libonnx-dev libprotobuf-dev           # writing ONNX models
   libgtest-dev                          # tests
   darknet                               # sample photos used by the backbone classification checks
+  "$@"
 )
 
 missing=()
