@@ -1,0 +1,74 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+#include "architectures.hpp"
+
+#include <stdexcept>
+
+namespace anomaly_backbone {
+
+const std::vector<Architecture>& architectures()
+{
+    const std::array<double, 3> imagenetMean = {0.485, 0.456, 0.406};
+    const std::array<double, 3> imagenetStd = {0.229, 0.224, 0.225};
+    auto resnet = [&](const std::string& name) {
+        return Architecture{name,
+                            WeightsFormat::PyTorchStateDict,
+                            true,
+                            imagenetMean,
+                            imagenetStd,
+                            224,
+                            [name](const LoadedWeights& w, FeatureNetWriter& net) {
+                                buildTorchvisionResNet(name, w.stateDict, net);
+                            }};
+    };
+    static const std::vector<Architecture> all = {
+        // TF EfficientNet-Lite preprocessing: (x - 127) / 128 on 0..255 RGB.
+        {"efficientnet_lite0",
+         WeightsFormat::PyTorchStateDict,
+         true,
+         {127.0 / 255, 127.0 / 255, 127.0 / 255},
+         {128.0 / 255, 128.0 / 255, 128.0 / 255},
+         224,
+         [](const LoadedWeights& w, FeatureNetWriter& net) {
+             buildEfficientNetLite0(w.stateDict, net);
+         }},
+        resnet("resnet18"),
+        resnet("resnet50"),
+        resnet("wide_resnet50_2"),
+        // Keras MobileNet preprocessing: x / 127.5 - 1.
+        {"mobilenet_v1_0.75",
+         WeightsFormat::TfjsLayers,
+         true,
+         {0.5, 0.5, 0.5},
+         {0.5, 0.5, 0.5},
+         224,
+         [](const LoadedWeights& w, FeatureNetWriter& net) {
+             buildKerasSequential(w.tfjs, {"conv_pw_3_relu", "conv_pw_5_relu", "conv_pw_11_relu"},
+                                  net);
+         }},
+        // ml5 Darknet-tiny: RGB scaled to [0, 1].
+        {"darknet_tiny",
+         WeightsFormat::TfjsLayers,
+         true,
+         {0, 0, 0},
+         {1, 1, 1},
+         224,
+         [](const LoadedWeights& w, FeatureNetWriter& net) {
+             buildKerasSequential(w.tfjs, {"leaky_re_lu_6", "leaky_re_lu_10", "leaky_re_lu_14"},
+                                  net);
+         }},
+    };
+    return all;
+}
+
+const Architecture& findArchitecture(const std::string& name)
+{
+    std::string known;
+    for (const auto& arch : architectures()) {
+        if (arch.name == name)
+            return arch;
+        known += (known.empty() ? "" : ", ") + arch.name;
+    }
+    throw std::runtime_error("unknown --arch '" + name + "' (known: " + known + ")");
+}
+
+}  // namespace anomaly_backbone
