@@ -3,6 +3,7 @@
 // model, whose anomaly map is the mean of B, G, R in [0,1] with image and pixel thresholds 0.5 and
 // normalisation range [0,1]. A uniform grey image of level v therefore scores exactly v and is NG
 // when v >= 0.5, and its normalised score is 0.5 + (v - 0.5) = v.
+#include "program_run.hpp"
 #include "test_models.hpp"
 
 #include <opencv2/imgcodecs.hpp>
@@ -10,7 +11,6 @@
 
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
 #include <unistd.h>
 #include <algorithm>
 #include <cstdio>
@@ -22,31 +22,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct ProgramRun
-{
-    int exitCode = -1;
-    std::string output;  // stdout and stderr together
-};
-
-ProgramRun run(const std::string& command)
-{
-    ProgramRun result;
-    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-    if (!pipe)
-        return result;
-    char buffer[4096];
-    size_t n;
-    while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0)
-        result.output.append(buffer, n);
-    const int status = ::pclose(pipe);
-    result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
-}
-
-std::string quoted(const fs::path& path)
-{
-    return "'" + path.string() + "'";
-}
+using anomaly_test::ProgramRun;
+using anomaly_test::quoted;
+using anomaly_test::run;
 
 class SamplePrograms : public ::testing::Test
 {
