@@ -1,0 +1,221 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+#include "graph_emitter.hpp"
+
+#include <stdexcept>
+
+namespace anomaly_train {
+
+using anomaly_export::attrFloat;
+using anomaly_export::attrInt;
+using anomaly_export::attrInts;
+using anomaly_export::attrString;
+
+namespace {
+
+std::vector<int64_t> sizesOf(const torch::Tensor& t)
+{
+    return t.sizes().vec();
+}
+
+int64_t product(const Shape& s)
+{
+    int64_t p = 1;
+    for (int64_t d : s)
+        p *= d;
+    return p;
+}
+
+}  // namespace
+
+const Shape& GraphEmitter::shape(const std::string& name) const
+{
+    const auto it = shapes_.find(name);
+    if (it == shapes_.end())
+        throw std::logic_error("graph value '" + name + "' has no known shape");
+    return it->second;
+}
+
+std::string GraphEmitter::emit(const std::string& op, const std::vector<std::string>& inputs,
+                               const Shape& outShape,
+                               const std::vector<onnx::AttributeProto>& attributes,
+                               const std::string& domain)
+{
+    std::string lower = op;
+    for (auto& c : lower)
+        c = char(std::tolower(c));
+    const std::string out = b_.uniqueName(lower);
+    b_.addNode(op, inputs, out, attributes, domain);
+    shapes_[out] = outShape;
+    return out;
+}
+
+std::string GraphEmitter::constant(const std::string& prefix, const torch::Tensor& value)
+{
+    const auto t = value.detach().to(torch::kFloat).contiguous();
+    return b_.addInitializer(b_.uniqueName(prefix), sizesOf(t), t.data_ptr<float>());
+}
+
+std::string GraphEmitter::pointwise(const std::string& x, const torch::Tensor& weight,
+                                    const torch::Tensor& bias)
+{
+    return conv(x, weight.reshape({weight.size(0), weight.size(1), 1, 1}), bias, 1);
+}
+
+std::string GraphEmitter::conv(const std::string& x, const torch::Tensor& weight,
+                               const torch::Tensor& bias, int64_t group)
+{
+    const Shape& in = shape(x);
+    const int64_t k = weight.size(2), pad = k / 2;
+    if (weight.size(1) * group != in[1])
+        throw std::logic_error("conv: weight does not match input channels");
+    std::vector<std::string> inputs{x, constant("w", weight)};
+    if (bias.defined())
+        inputs.push_back(constant("b", bias));
+    const Shape out{in[0], weight.size(0), in[2], in[3]};
+    flops_ += 2.0 * double(product(out)) * double(weight.size(1) * k * k);
+    return emit("Conv", inputs, out,
+                {attrInts("kernel_shape", {k, k}), attrInts("pads", {pad, pad, pad, pad}),
+                 attrInts("strides", {1, 1}), attrInt("group", group)});
+}
+
+std::string GraphEmitter::layerNorm(const std::string& x, const torch::Tensor& gamma,
+                                    const torch::Tensor& beta, double epsilon)
+{
+    return emit("LayerNorm", {x, constant("ln_gamma", gamma), constant("ln_beta", beta)}, shape(x),
+                {attrFloat("epsilon", float(epsilon))}, anomaly_export::kCustomDomain);
+}
+
+std::string GraphEmitter::channelAffinePermute(const std::string& x, const torch::Tensor& scale,
+                                               const torch::Tensor& bias,
+                                               const torch::Tensor& permutation)
+{
+    const auto perm = permutation.to(torch::kLong).contiguous();
+    const std::vector<int64_t> values(perm.data_ptr<int64_t>(),
+                                      perm.data_ptr<int64_t>() + perm.numel());
+    const std::string permName = b_.addInt64Initializer(b_.uniqueName("perm"), values);
+    return emit("ChannelAffinePermute",
+                {x, constant("affine_scale", scale), constant("affine_bias", bias), permName},
+                shape(x), {}, anomaly_export::kCustomDomain);
+}
+
+std::string GraphEmitter::reshape(const std::string& x, const Shape& target)
+{
+    const std::string shapeName = b_.addInt64Initializer(b_.uniqueName("shape"), target);
+    Shape out = target;
+    out[0] = shape(x)[0];
+    if (product(out) != product(shape(x)))
+        throw std::logic_error("reshape: element count changes");
+    return emit("Reshape", {x, shapeName}, out);
+}
+
+std::string GraphEmitter::transposeLast2(const std::string& x)
+{
+    const Shape& in = shape(x);
+    return emit("Transpose", {x}, {in[0], in[1], in[3], in[2]}, {attrInts("perm", {0, 1, 3, 2})});
+}
+
+std::string GraphEmitter::matmul(const std::string& a, const std::string& b)
+{
+    const Shape& sa = shape(a);
+    const Shape& sb = shape(b);
+    if (sa[1] != sb[1] || sa[3] != sb[2])
+        throw std::logic_error("matmul: shapes do not match");
+    flops_ += 2.0 * double(sa[1] * sa[2] * sa[3] * sb[3]);
+    return emit("MatMul", {a, b}, {sa[0], sa[1], sa[2], sb[3]});
+}
+
+std::string GraphEmitter::softmaxLastAxis(const std::string& x)
+{
+    return emit("Softmax", {x}, shape(x), {attrInt("axis", 3)});
+}
+
+std::string GraphEmitter::binary(const std::string& op, const std::string& a, const std::string& b)
+{
+    if (shape(a) != shape(b))
+        throw std::logic_error(op + ": operands differ in shape");
+    return emit(op, {a, b}, shape(a));
+}
+
+std::string GraphEmitter::binaryConstant(const std::string& op, const std::string& x,
+                                         const torch::Tensor& value)
+{
+    const Shape& in = shape(x);
+    const bool full = value.dim() == 3 && value.size(0) == in[1] && value.size(1) == in[2] &&
+                      value.size(2) == in[3];
+    const bool perChannel =
+        value.dim() == 3 && value.size(0) == in[1] && value.size(1) == 1 && value.size(2) == 1;
+    if (!full && !perChannel)
+        throw std::logic_error(op + ": constant must be [C,H,W] or [C,1,1]");
+    // OpenCV 4.6 fuses a Conv with a following constant Add/Mul as a per-channel bias/scale and
+    // asserts when the constant is [C,H,W]; an identity Reshape in between prevents the fusion.
+    const std::string operand =
+        full && in[2] * in[3] > 1 ? reshape(x, {0, in[1], in[2], in[3]}) : x;
+    return emit(op, {operand, constant("c", value)}, in);
+}
+
+std::string GraphEmitter::unary(const std::string& op, const std::string& x)
+{
+    return emit(op, {x}, shape(x));
+}
+
+std::string GraphEmitter::leakyRelu(const std::string& x, float alpha)
+{
+    return emit("LeakyRelu", {x}, shape(x), {attrFloat("alpha", alpha)});
+}
+
+std::string GraphEmitter::sliceChannels(const std::string& x, int64_t begin, int64_t end)
+{
+    Shape out = shape(x);
+    out[1] = end - begin;
+    const std::string starts = b_.addInt64Initializer(b_.uniqueName("starts"), {begin});
+    const std::string ends = b_.addInt64Initializer(b_.uniqueName("ends"), {end});
+    const std::string axes = b_.addInt64Initializer(b_.uniqueName("axes"), {1});
+    return emit("Slice", {x, starts, ends, axes}, out);
+}
+
+std::string GraphEmitter::concatChannels(const std::vector<std::string>& xs)
+{
+    Shape out = shape(xs.front());
+    out[1] = 0;
+    for (const auto& x : xs)
+        out[1] += shape(x)[1];
+    return emit("Concat", xs, out, {attrInt("axis", 1)});
+}
+
+std::string GraphEmitter::upsample(const std::string& x, int64_t factor)
+{
+    if (factor == 1)
+        return x;
+    const float f = float(factor);
+    const std::vector<float> scales{1.f, 1.f, f, f};
+    const std::string scalesName = b_.addInitializer(b_.uniqueName("scales"), {4}, scales.data());
+    Shape out = shape(x);
+    out[2] *= factor;
+    out[3] *= factor;
+    // roi is an empty initializer rather than an omitted ("") input: the runtime's graph check
+    // refuses empty input names.
+    const std::string roiName = b_.addInitializer(b_.uniqueName("roi"), {0}, scales.data());
+    return emit(
+        "Resize", {x, roiName, scalesName}, out,
+        {attrString("mode", "linear"), attrString("coordinate_transformation_mode", "half_pixel")});
+}
+
+std::string GraphEmitter::averagePool(const std::string& x, int64_t factor)
+{
+    if (factor == 1)
+        return x;
+    Shape out = shape(x);
+    out[2] /= factor;
+    out[3] /= factor;
+    return emit(
+        "AveragePool", {x}, out,
+        {attrInts("kernel_shape", {factor, factor}), attrInts("strides", {factor, factor})});
+}
+
+std::string GraphEmitter::channelMean(const std::string& x, float scale, float bias)
+{
+    const int64_t c = shape(x)[1];
+    return pointwise(x, torch::full({1, c}, scale / float(c)), torch::full({1}, bias));
+}
+
+}  // namespace anomaly_train

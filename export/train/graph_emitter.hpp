@@ -1,0 +1,77 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+// Emits the ONNX ops of the head in the forms OpenCV 4.6 runs at any batch size
+// (doc/model-format.md section 6), tracks every value's shape and counts the FLOPs.
+#ifndef ANOMALY_TRAIN_GRAPH_EMITTER_HPP
+#define ANOMALY_TRAIN_GRAPH_EMITTER_HPP
+
+#include <torch/torch.h>
+#include <onnx_graph.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace anomaly_train {
+
+using Shape = std::vector<int64_t>;  // [N, C, H, W]; N is tracked as 1
+
+class GraphEmitter
+{
+public:
+    explicit GraphEmitter(anomaly_export::OnnxGraphBuilder& builder) : b_(builder) {}
+
+    /** Declares the shape of a value produced outside the emitter (e.g. a backbone output). */
+    void declare(const std::string& name, const Shape& shape) { shapes_[name] = shape; }
+    const Shape& shape(const std::string& name) const;
+
+    /** Constant tensor (any shape) as an FP32 initializer. */
+    std::string constant(const std::string& prefix, const torch::Tensor& value);
+
+    /** 1x1 Conv: weight [out, in], bias [out] or undefined. */
+    std::string pointwise(const std::string& x, const torch::Tensor& weight,
+                          const torch::Tensor& bias);
+    /** General Conv: weight [out, in/group, k, k], stride 1, same padding. */
+    std::string conv(const std::string& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                     int64_t group);
+    /** org.opencv.anomaly.LayerNorm over channels. */
+    std::string layerNorm(const std::string& x, const torch::Tensor& gamma,
+                          const torch::Tensor& beta, double epsilon);
+    /** org.opencv.anomaly.ChannelAffinePermute. */
+    std::string channelAffinePermute(const std::string& x, const torch::Tensor& scale,
+                                     const torch::Tensor& bias, const torch::Tensor& permutation);
+    std::string reshape(const std::string& x, const Shape& shapeWithZeroBatch);
+    std::string transposeLast2(const std::string& x);
+    std::string matmul(const std::string& a, const std::string& b);
+    std::string softmaxLastAxis(const std::string& x);
+    /** Element-wise Add/Sub/Mul of two graph values of equal shape. */
+    std::string binary(const std::string& op, const std::string& a, const std::string& b);
+    /** Add or Mul of a constant of shape [C, H, W] or [C, 1, 1] (never a leading batch dim). */
+    std::string binaryConstant(const std::string& op, const std::string& x,
+                               const torch::Tensor& value);
+    std::string unary(const std::string& op, const std::string& x);
+    std::string leakyRelu(const std::string& x, float alpha);
+    std::string sliceChannels(const std::string& x, int64_t begin, int64_t end);
+    std::string concatChannels(const std::vector<std::string>& xs);
+    std::string upsample(const std::string& x, int64_t factor);
+    std::string averagePool(const std::string& x, int64_t factor);
+    /** Mean over channels as a 1x1 Conv with weights scale/C and bias (never ReduceMean). */
+    std::string channelMean(const std::string& x, float scale = 1.f, float bias = 0.f);
+
+    /** Multiply-adds x 2 of all Conv and MatMul ops emitted so far, per image. */
+    double flops() const { return flops_; }
+    anomaly_export::OnnxGraphBuilder& builder() { return b_; }
+
+private:
+    std::string emit(const std::string& op, const std::vector<std::string>& inputs,
+                     const Shape& outShape,
+                     const std::vector<onnx::AttributeProto>& attributes = {},
+                     const std::string& domain = "");
+
+    anomaly_export::OnnxGraphBuilder& b_;
+    std::map<std::string, Shape> shapes_;
+    double flops_ = 0;
+};
+
+}  // namespace anomaly_train
+
+#endif  // ANOMALY_TRAIN_GRAPH_EMITTER_HPP

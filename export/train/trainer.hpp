@@ -1,0 +1,45 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+// The training loop: shuffled mini-batches of cached features, Adam, progress bar, atomic
+// resumable checkpoints, and a stop request honoured at the next step boundary.
+#ifndef ANOMALY_TRAIN_TRAINER_HPP
+#define ANOMALY_TRAIN_TRAINER_HPP
+
+#include "heads.hpp"
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+namespace anomaly_train {
+
+struct TrainOptions
+{
+    int epochs = 10;
+    int batch = 8;
+    uint64_t seed = 0;
+    double learningRate = 1e-3;
+    double weightDecay = 1e-5;
+    std::string checkpointPath;  // empty: no checkpoints
+    bool resume = false;
+    /** Identifies preset, size, backbone and data; a checkpoint of another run is refused. */
+    std::string runSignature;
+    bool showProgress = true;
+};
+
+struct TrainResult
+{
+    bool stopped = false;  // a stop was requested; a checkpoint was written (if a path was set)
+    int epochsDone = 0;
+    double lastEpochLoss = 0;
+    double seconds = 0;
+};
+
+/** Set from a signal handler; checked after every optimisation step. */
+std::atomic<bool>& stopRequested();
+
+TrainResult trainHead(AnomalyHeadImpl& head, const std::vector<torch::Tensor>& features,
+                      const TrainOptions& options);
+
+}  // namespace anomaly_train
+
+#endif  // ANOMALY_TRAIN_TRAINER_HPP

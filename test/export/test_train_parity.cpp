@@ -1,0 +1,206 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+// A tiny model of each preset is trained, merged with the test backbone and exported; the runtime
+// (cv::dnn on the merged graph, and LocalGlobalFlow) must reproduce the LibTorch forward pass.
+#include "feature_cache.hpp"
+#include "heads.hpp"
+#include "model_export.hpp"
+#include "test_helpers.hpp"
+#include "testing/test_backbone.hpp"
+#include "trainer.hpp"
+
+#include <gtest/gtest.h>
+#include <opencv2/anomaly/local_global_flow.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <numeric>
+
+using namespace anomaly_train;
+
+namespace {
+
+constexpr int kImageSize = 64;
+
+HeadOptions tinyOptions(Preset preset)
+{
+    HeadOptions o = defaultHeadOptions(preset, ModelSize::Lite);
+    o.dim = 32;
+    o.heads = 2;
+    o.mlpRatio = 2;
+    o.localBlocks = 2;  // two blocks: exercises the residual (non-first) block paths too
+    o.globalBlocks = 2;
+    o.dualBlocks = 2;
+    o.prototypes = 4;
+    o.flowBlocks = 2;
+    return o;
+}
+
+struct TrainedModel
+{
+    Backbone backbone;
+    std::shared_ptr<AnomalyHeadImpl> head;
+    std::vector<unsigned char> bytes;
+};
+
+TrainedModel trainTiny(Preset preset, const std::vector<cv::Mat>& images)
+{
+    torch::manual_seed(1);
+    TrainedModel m;
+    m.backbone = loadBackbone(makeTestBackbone(kImageSize, {8, 12, 16}, 3), "test backbone");
+    const auto features = extractFeatures(m.backbone, images);
+    m.head = makeHead(tinyOptions(preset), m.backbone.geometry);
+    TrainOptions t;
+    t.epochs = 2;
+    t.batch = 4;
+    t.showProgress = false;
+    trainHead(*m.head, features, t);
+    m.head->eval();
+    auto builder = buildMergedModel(m.backbone.model, *m.head, m.backbone.geometry);
+    const std::pair<const char*, const char*> meta[] = {{"anomaly.format_version", "1.0"},
+                                                        {"anomaly.input_width", "64"},
+                                                        {"anomaly.input_height", "64"},
+                                                        {"anomaly.color_order", "RGB"},
+                                                        {"anomaly.mean", "0.485,0.456,0.406"},
+                                                        {"anomaly.std", "0.229,0.224,0.225"},
+                                                        {"anomaly.method", "lgnf"},
+                                                        {"anomaly.model_size", "lite"},
+                                                        {"anomaly.backbone", "test_random"},
+                                                        {"anomaly.threshold.image", "0.5"},
+                                                        {"anomaly.threshold.pixel", "0.5"},
+                                                        {"anomaly.normalization.image", "0,1"},
+                                                        {"anomaly.normalization.pixel", "0,1"},
+                                                        {"anomaly.score.reduction", "max"},
+                                                        {"anomaly.map.smoothing_sigma", "0"},
+                                                        {"anomaly.training.summary", "{}"}};
+    for (const auto& kv : meta)
+        builder->setMetadata(kv.first, kv.second);
+    m.bytes = anomaly_export::serializeOnnxModel(builder->model());
+    return m;
+}
+
+std::vector<int> ranking(const std::vector<float>& scores)
+{
+    std::vector<int> order(scores.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int a, int b) { return scores[size_t(a)] < scores[size_t(b)]; });
+    return order;
+}
+
+class TrainParity : public ::testing::TestWithParam<Preset>
+{
+};
+
+TEST_P(TrainParity, OpenCvInferenceMatchesLibTorchAtBatch1And2)
+{
+    // Training images plus test images with a bright square "defect", so the ranking is not
+    // trivial.
+    const auto trainImages = makeTextureImages(8, kImageSize, 21);
+    auto testImages = makeTextureImages(4, kImageSize, 99);
+    cv::rectangle(testImages[1], cv::Rect(20, 20, 12, 12), cv::Scalar(255, 255, 255), cv::FILLED);
+    cv::rectangle(testImages[3], cv::Rect(5, 30, 20, 6), cv::Scalar(0, 0, 0), cv::FILLED);
+    TrainedModel m = trainTiny(GetParam(), trainImages);
+
+    torch::NoGradGuard noGrad;
+    const auto features = extractFeatures(m.backbone, testImages);
+    const HeadOutput expected = m.head->forward(features);
+
+    cv::anomaly::registerCustomLayers();
+    cv::dnn::Net net = cv::dnn::readNetFromONNX(m.bytes);
+    const std::vector<cv::String> outputs{"anomaly_map", "local_map", "global_map"};
+    const torch::Tensor* expectedMaps[3] = {&expected.anomalyMap, &expected.localMap,
+                                            &expected.globalMap};
+    for (int batch : {1, 2}) {
+        for (size_t start = 0; start < testImages.size(); start += size_t(batch)) {
+            const std::vector<cv::Mat> group(testImages.begin() + long(start),
+                                             testImages.begin() + long(start) + batch);
+            cv::Mat blob;
+            cv::anomaly::makeInputBlob(group, m.backbone.spec, blob);
+            net.setInput(blob);
+            std::vector<cv::Mat> outs;
+            net.forward(outs, outputs);
+            for (int k = 0; k < 3; ++k) {
+                const auto want = expectedMaps[k]->narrow(0, int64_t(start), batch);
+                const auto got = toTensor(outs[size_t(k)]);
+                ASSERT_EQ(got.sizes(), want.sizes()) << outputs[size_t(k)];
+                EXPECT_LE(relativeMaxDifference(want, got), 1e-3)
+                    << outputs[size_t(k)] << " batch " << batch << " start " << start;
+            }
+        }
+    }
+
+    // The module's own path: raw scores (no smoothing) must equal the map maxima and rank alike.
+    auto detector = cv::anomaly::LocalGlobalFlow::createFromBuffer(m.bytes);
+    detector->setSmoothingSigma(0);
+    detector->setBatchSize(2);
+    std::vector<cv::anomaly::AnomalyResult> results;
+    detector->detectBatch(testImages, results);
+    std::vector<float> runtimeScores, torchScores;
+    for (size_t i = 0; i < testImages.size(); ++i) {
+        runtimeScores.push_back(results[i].score);
+        torchScores.push_back(expected.anomalyMap[int64_t(i)].max().item<float>());
+    }
+    const float range = *std::max_element(torchScores.begin(), torchScores.end()) -
+                        *std::min_element(torchScores.begin(), torchScores.end());
+    for (size_t i = 0; i < torchScores.size(); ++i)
+        EXPECT_NEAR(runtimeScores[i], torchScores[i], 1e-3 * std::max(range, 1e-6f));
+    EXPECT_EQ(ranking(runtimeScores), ranking(torchScores));
+}
+
+INSTANTIATE_TEST_SUITE_P(Presets, TrainParity,
+                         ::testing::Values(Preset::Lgnf, Preset::Dadf, Preset::Lgfdr),
+                         [](const ::testing::TestParamInfo<Preset>& param) {
+                             return presetName(param.param);
+                         });
+
+TEST(TrainHead, LiteHeadsStayWithinTwoGigaflopsAt256)
+{
+    // EfficientNet-Lite0 taps at 256x256: 24x64x64, 40x32x32, 112x16x16.
+    HeadGeometry g;
+    g.channels = {24, 40, 112};
+    g.heights = g.widths = {64, 32, 16};
+    for (Preset p : {Preset::Lgnf, Preset::Dadf, Preset::Lgfdr}) {
+        torch::manual_seed(0);
+        auto head = makeHead(defaultHeadOptions(p, ModelSize::Lite), g);
+        const double flops = headFlops(*head, g);
+        EXPECT_GT(flops, 1e7) << presetName(p);
+        EXPECT_LE(flops, 2e9) << presetName(p);
+    }
+}
+
+TEST(TrainHead, SameSeedGivesIdenticalWeightsAndResumeContinuesExactly)
+{
+    const auto images = makeTextureImages(6, kImageSize, 5);
+    Backbone backbone = loadBackbone(makeTestBackbone(kImageSize, {8, 12, 16}, 3), "test");
+    const auto features = extractFeatures(backbone, images);
+    auto train = [&](int epochs, const std::string& checkpoint, bool resume) {
+        torch::manual_seed(4);
+        auto head = makeHead(tinyOptions(Preset::Lgfdr), backbone.geometry);  // uses noise RNG
+        TrainOptions t;
+        t.epochs = epochs;
+        t.batch = 4;
+        t.seed = 4;
+        t.showProgress = false;
+        t.checkpointPath = checkpoint;
+        t.resume = resume;
+        t.runSignature = "test";
+        trainHead(*head, features, t);
+        std::vector<torch::Tensor> params;
+        for (const auto& p : head->parameters())
+            params.push_back(p.detach().clone());
+        return params;
+    };
+    const std::string ckpt = ::testing::TempDir() + "/resume_test.ckpt";
+    const auto straight = train(3, "", false);
+    const auto again = train(3, "", false);
+    train(1, ckpt, false);
+    const auto resumed = train(3, ckpt, true);
+    std::remove(ckpt.c_str());
+    ASSERT_EQ(straight.size(), resumed.size());
+    for (size_t i = 0; i < straight.size(); ++i) {
+        EXPECT_TRUE(torch::equal(straight[i], again[i])) << "parameter " << i;
+        EXPECT_TRUE(torch::equal(straight[i], resumed[i])) << "parameter " << i;
+    }
+}
+
+}  // namespace
