@@ -1,5 +1,6 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "evaluation_report.hpp"
+#include "csv_field.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -12,6 +13,8 @@
 namespace anomaly_evaluate {
 
 namespace {
+
+using anomaly_samples::csvField;
 
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 // MVTec LOCO reports AUC-sPRO integrated up to this false positive rate.
@@ -115,16 +118,6 @@ std::string jsonString(const std::string& text)
             out += c;
     }
     return out + "\"";
-}
-
-std::string csvField(const std::string& text)
-{
-    if (text.find_first_of(",\"\n") == std::string::npos)
-        return text;
-    std::string quoted = "\"";
-    for (char c : text)
-        quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return quoted + "\"";
 }
 
 double percentile(std::vector<double> values, double q)

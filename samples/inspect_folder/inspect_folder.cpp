@@ -2,6 +2,7 @@
 // anomaly_inspect_folder: scores every image under a folder, writes a CSV and optional overlays,
 // and prints an OK/NG summary. Exit code: 0 all OK, 2 at least one NG, 1 on any error.
 #include "command_line.hpp"
+#include "csv_field.hpp"
 #include "inspection_overlay.hpp"
 #include "output_file.hpp"
 #include "progress_bar.hpp"
@@ -20,6 +21,8 @@
 #include <sstream>
 
 namespace {
+
+using anomaly_samples::csvField;
 
 namespace fs = std::filesystem;
 
@@ -51,16 +54,6 @@ std::vector<fs::path> listImages(const fs::path& root, const std::optional<fs::p
     }
     std::sort(images.begin(), images.end());
     return images;
-}
-
-std::string csvField(const std::string& text)
-{
-    if (text.find_first_of(",\"\n") == std::string::npos)
-        return text;
-    std::string quoted = "\"";
-    for (char c : text)
-        quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return quoted + "\"";
 }
 
 struct Tally

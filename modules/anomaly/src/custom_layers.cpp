@@ -12,40 +12,54 @@ namespace anomaly {
 const char* const kLayerNormType = "org.opencv.anomaly.LayerNorm";
 const char* const kChannelAffinePermuteType = "org.opencv.anomaly.ChannelAffinePermute";
 
-namespace {
+PerChannelNchwLayer::PerChannelNchwLayer(const dnn::LayerParams& params, const char* opName,
+                                         std::vector<const char*> parameterNames, size_t blobCount)
+    : Layer(params), opName_(opName), parameterNames_(std::move(parameterNames))
+{
+    if (blobs.size() != blobCount)
+        CV_Error(Error::StsBadArg, cv::format("%s '%s': expects %d initializers, got %d", opName_,
+                                              name.c_str(), int(blobCount), int(blobs.size())));
+}
 
-void requireNchw(const std::vector<dnn::MatShape>& inputs, const String& op, const String& name)
+void PerChannelNchwLayer::checkChannels(int) const {}
+
+bool PerChannelNchwLayer::getMemoryShapes(const std::vector<dnn::MatShape>& inputs, int,
+                                          std::vector<dnn::MatShape>& outputs,
+                                          std::vector<dnn::MatShape>&) const
 {
     if (inputs.size() != 1)
         CV_Error(Error::StsBadArg, cv::format("%s '%s': expects 1 non-constant input, got %d",
-                                              op.c_str(), name.c_str(), int(inputs.size())));
+                                              opName_, name.c_str(), int(inputs.size())));
     if (inputs[0].size() != 4)
-        CV_Error(Error::StsBadArg, cv::format("%s '%s': input must be 4-D NCHW, got %d-D",
-                                              op.c_str(), name.c_str(), int(inputs[0].size())));
+        CV_Error(Error::StsBadArg, cv::format("%s '%s': input must be 4-D NCHW, got %d-D", opName_,
+                                              name.c_str(), int(inputs[0].size())));
+    const int channels = inputs[0][1];
+    for (size_t i = 0; i < parameterNames_.size(); ++i)
+        if (blobs[i].depth() != CV_32F || int(blobs[i].total()) != channels)
+            CV_Error(Error::StsBadArg,
+                     cv::format("%s '%s': '%s' must be a float initializer with %d values", opName_,
+                                name.c_str(), parameterNames_[i], channels));
+    checkChannels(channels);
+    outputs.assign(1, inputs[0]);
+    return false;
 }
 
-void requireFloatBlob(const std::vector<Mat>& blobs, size_t index, int channels, const char* what,
-                      const String& op, const String& name)
+void PerChannelNchwLayer::forward(InputArrayOfArrays inputsArr, OutputArrayOfArrays outputsArr,
+                                  OutputArrayOfArrays)
 {
-    if (blobs.size() <= index || blobs[index].depth() != CV_32F ||
-        int(blobs[index].total()) != channels)
-        CV_Error(Error::StsBadArg,
-                 cv::format("%s '%s': '%s' must be a float initializer with %d values", op.c_str(),
-                            name.c_str(), what, channels));
+    std::vector<Mat> inputs, outputs;
+    inputsArr.getMatVector(inputs);
+    outputsArr.getMatVector(outputs);
+    compute(inputs[0], outputs[0]);
 }
 
-}  // namespace
-
-LayerNormLayer::LayerNormLayer(const dnn::LayerParams& params) : Layer(params)
+LayerNormLayer::LayerNormLayer(const dnn::LayerParams& params)
+    : PerChannelNchwLayer(params, "LayerNorm", {"gamma", "beta"}, 2)
 {
     epsilon_ = params.get<float>("epsilon", 1e-5f);
     if (!(epsilon_ > 0.f) || !std::isfinite(epsilon_))
         CV_Error(Error::StsBadArg,
                  cv::format("LayerNorm '%s': epsilon must be positive and finite", name.c_str()));
-    if (blobs.size() != 2)
-        CV_Error(Error::StsBadArg,
-                 cv::format("LayerNorm '%s': expects gamma and beta initializers, got %d",
-                            name.c_str(), int(blobs.size())));
 }
 
 Ptr<dnn::Layer> LayerNormLayer::create(dnn::LayerParams& params)
@@ -53,33 +67,14 @@ Ptr<dnn::Layer> LayerNormLayer::create(dnn::LayerParams& params)
     return makePtr<LayerNormLayer>(params);
 }
 
-bool LayerNormLayer::getMemoryShapes(const std::vector<dnn::MatShape>& inputs, int,
-                                     std::vector<dnn::MatShape>& outputs,
-                                     std::vector<dnn::MatShape>&) const
+void LayerNormLayer::compute(const Mat& x, Mat& y) const
 {
-    requireNchw(inputs, "LayerNorm", name);
-    const int channels = inputs[0][1];
-    requireFloatBlob(blobs, 0, channels, "gamma", "LayerNorm", name);
-    requireFloatBlob(blobs, 1, channels, "beta", "LayerNorm", name);
-    outputs.assign(1, inputs[0]);
-    return false;
-}
-
-void LayerNormLayer::forward(InputArrayOfArrays inputsArr, OutputArrayOfArrays outputsArr,
-                             OutputArrayOfArrays)
-{
-    std::vector<Mat> inputs, outputs;
-    inputsArr.getMatVector(inputs);
-    outputsArr.getMatVector(outputs);
-    const Mat& x = inputs[0];
-    Mat& y = outputs[0];
     const int batch = x.size[0], channels = x.size[1];
     const int plane = x.size[2] * x.size[3];
     const float* gamma = blobs[0].ptr<float>();
     const float* beta = blobs[1].ptr<float>();
 
-    // Pixels are independent; within a pixel the channel values are plane-strided in NCHW, so work
-    // on rows of pixels at once to keep the inner loops contiguous.
+    // Pixels are independent; within a pixel the channel values are plane-strided in NCHW.
     parallel_for_(
         Range(0, batch * plane),
         [&](const Range& r) {
@@ -105,13 +100,9 @@ void LayerNormLayer::forward(InputArrayOfArrays inputsArr, OutputArrayOfArrays o
         double(batch * plane) / 4096);
 }
 
-ChannelAffinePermuteLayer::ChannelAffinePermuteLayer(const dnn::LayerParams& params) : Layer(params)
+ChannelAffinePermuteLayer::ChannelAffinePermuteLayer(const dnn::LayerParams& params)
+    : PerChannelNchwLayer(params, "ChannelAffinePermute", {"scale", "bias"}, 3)
 {
-    if (blobs.size() != 3)
-        CV_Error(Error::StsBadArg,
-                 cv::format("ChannelAffinePermute '%s': expects scale, bias and perm initializers, "
-                            "got %d",
-                            name.c_str(), int(blobs.size())));
     const Mat& perm = blobs[2];
     if (perm.depth() != CV_32S)
         CV_Error(Error::StsBadArg,
@@ -133,30 +124,16 @@ Ptr<dnn::Layer> ChannelAffinePermuteLayer::create(dnn::LayerParams& params)
     return makePtr<ChannelAffinePermuteLayer>(params);
 }
 
-bool ChannelAffinePermuteLayer::getMemoryShapes(const std::vector<dnn::MatShape>& inputs, int,
-                                                std::vector<dnn::MatShape>& outputs,
-                                                std::vector<dnn::MatShape>&) const
+void ChannelAffinePermuteLayer::checkChannels(int channels) const
 {
-    requireNchw(inputs, "ChannelAffinePermute", name);
-    const int channels = inputs[0][1];
-    requireFloatBlob(blobs, 0, channels, "scale", "ChannelAffinePermute", name);
-    requireFloatBlob(blobs, 1, channels, "bias", "ChannelAffinePermute", name);
     if (int(perm_.size()) != channels)
         CV_Error(Error::StsBadArg,
                  cv::format("ChannelAffinePermute '%s': perm has %d entries for %d channels",
                             name.c_str(), int(perm_.size()), channels));
-    outputs.assign(1, inputs[0]);
-    return false;
 }
 
-void ChannelAffinePermuteLayer::forward(InputArrayOfArrays inputsArr,
-                                        OutputArrayOfArrays outputsArr, OutputArrayOfArrays)
+void ChannelAffinePermuteLayer::compute(const Mat& x, Mat& y) const
 {
-    std::vector<Mat> inputs, outputs;
-    inputsArr.getMatVector(inputs);
-    outputsArr.getMatVector(outputs);
-    const Mat& x = inputs[0];
-    Mat& y = outputs[0];
     const int batch = x.size[0], channels = x.size[1];
     const size_t plane = size_t(x.size[2]) * x.size[3];
     const float* scale = blobs[0].ptr<float>();

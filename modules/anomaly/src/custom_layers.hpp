@@ -13,38 +13,55 @@ namespace anomaly {
 extern const char* const kLayerNormType;
 extern const char* const kChannelAffinePermuteType;
 
+/** Base of our element-wise NCHW layers: one non-constant 4-D input, an output of the same shape,
+and float initializers ("parameters") that each hold one value per channel. Derived layers name
+their parameters and implement compute(). */
+class PerChannelNchwLayer : public dnn::Layer
+{
+public:
+    bool getMemoryShapes(const std::vector<dnn::MatShape>& inputs, int requiredOutputs,
+                         std::vector<dnn::MatShape>& outputs,
+                         std::vector<dnn::MatShape>& internals) const override;
+    void forward(InputArrayOfArrays inputs, OutputArrayOfArrays outputs,
+                 OutputArrayOfArrays internals) override;
+
+protected:
+    /** @param parameterNames names of the leading per-channel float blobs, for messages. */
+    PerChannelNchwLayer(const dnn::LayerParams& params, const char* opName,
+                        std::vector<const char*> parameterNames, size_t blobCount);
+    /** Extra checks once the channel count is known. */
+    virtual void checkChannels(int channels) const;
+    virtual void compute(const Mat& x, Mat& y) const = 0;
+
+    const char* opName_;
+
+private:
+    std::vector<const char*> parameterNames_;
+};
+
 /** Per-pixel layer normalisation over the channels of an NCHW tensor, with affine gamma/beta. */
-class LayerNormLayer : public dnn::Layer
+class LayerNormLayer CV_FINAL : public PerChannelNchwLayer
 {
 public:
     explicit LayerNormLayer(const dnn::LayerParams& params);
     static Ptr<dnn::Layer> create(dnn::LayerParams& params);
 
-    bool getMemoryShapes(const std::vector<dnn::MatShape>& inputs, int requiredOutputs,
-                         std::vector<dnn::MatShape>& outputs,
-                         std::vector<dnn::MatShape>& internals) const override;
-    void forward(InputArrayOfArrays inputs, OutputArrayOfArrays outputs,
-                 OutputArrayOfArrays internals) override;
-
 private:
+    void compute(const Mat& x, Mat& y) const override;
     float epsilon_;
 };
 
 /** The normalizing flow's global affine followed by a fixed channel permutation:
 y[:, i] = x[:, perm[i]] * scale[perm[i]] + bias[perm[i]]. */
-class ChannelAffinePermuteLayer : public dnn::Layer
+class ChannelAffinePermuteLayer CV_FINAL : public PerChannelNchwLayer
 {
 public:
     explicit ChannelAffinePermuteLayer(const dnn::LayerParams& params);
     static Ptr<dnn::Layer> create(dnn::LayerParams& params);
 
-    bool getMemoryShapes(const std::vector<dnn::MatShape>& inputs, int requiredOutputs,
-                         std::vector<dnn::MatShape>& outputs,
-                         std::vector<dnn::MatShape>& internals) const override;
-    void forward(InputArrayOfArrays inputs, OutputArrayOfArrays outputs,
-                 OutputArrayOfArrays internals) override;
-
 private:
+    void checkChannels(int channels) const override;
+    void compute(const Mat& x, Mat& y) const override;
     std::vector<int> perm_;
 };
 
