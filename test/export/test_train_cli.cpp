@@ -1,0 +1,118 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+// The anomaly_train tool end to end: a model the runtime loads, and SIGTERM -> checkpoint, no
+// model.
+#include "test_helpers.hpp"
+#include "testing/test_backbone.hpp"
+
+#include <gtest/gtest.h>
+#include <onnx_graph.hpp>
+#include <opencv2/anomaly/local_global_flow.hpp>
+#include <opencv2/core/utils/filesystem.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+namespace {
+
+struct Workspace
+{
+    std::string dir, images, backbone;
+    Workspace(const std::string& name)
+    {
+        dir = ::testing::TempDir() + "/" + name + "_" + std::to_string(::getpid());
+        images = dir + "/good";
+        cv::utils::fs::createDirectories(images);
+        const auto pictures = makeTextureImages(12, 64, 8);
+        for (size_t i = 0; i < pictures.size(); ++i)
+            cv::imwrite(images + cv::format("/%03zu.png", i), pictures[i]);
+        backbone = dir + "/backbone.onnx";
+        anomaly_export::OnnxGraphBuilder(anomaly_train::makeTestBackbone(64, {8, 12, 16}, 3))
+            .save(backbone);
+    }
+    ~Workspace() { cv::utils::fs::remove_all(dir); }
+};
+
+bool exists(const std::string& path)
+{
+    return ::access(path.c_str(), F_OK) == 0;
+}
+
+int runTool(const std::vector<std::string>& args)
+{
+    std::string command = ANOMALY_TRAIN_TOOL;
+    for (const auto& a : args)
+        command += " '" + a + "'";
+    const int status = std::system((command + " 2>/dev/null").c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(TrainTool, WritesAModelTheRuntimeLoads)
+{
+    Workspace w("cli_model");
+    const std::string out = w.dir + "/model.onnx";
+    ASSERT_EQ(runTool({"--data", w.images, "--backbone", w.backbone, "--out", out, "--epochs", "2",
+                       "--threads", "1", "--holdout", "0.25", "--quiet"}),
+              0);
+    auto detector = cv::anomaly::LocalGlobalFlow::create(out);
+    EXPECT_EQ(detector->getMethod(), "lgnf");
+    EXPECT_EQ(detector->getModelSize(), "lite");
+    EXPECT_EQ(detector->getBackbone(), "test_random");
+    EXPECT_TRUE(detector->hasLocalGlobalMaps());
+    EXPECT_EQ(detector->getMetadata("anomaly.calibration"), "quantile:0.995");
+    // Thresholds were calibrated: a normalised score of a good image lies in [0, 1].
+    for (const auto& p : {"/000.png", "/001.png", "/002.png"}) {
+        cv::anomaly::AnomalyResult r;
+        detector->detect(cv::imread(w.images + p), r);
+        EXPECT_GE(r.normalizedScore, 0.f);
+        EXPECT_LE(r.normalizedScore, 1.f);
+    }
+    EXPECT_FALSE(exists(out + ".ckpt"));  // removed after a successful run
+}
+
+TEST(TrainTool, RejectsBadArgumentsWithAMessage)
+{
+    EXPECT_EQ(
+        runTool({"--data", "/nonexistent", "--backbone", "x", "--out", "y", "--preset", "nope"}),
+        2);
+    EXPECT_NE(runTool({"--data", "/nonexistent", "--backbone", "/nonexistent.onnx", "--out",
+                       "/tmp/never.onnx"}),
+              0);
+}
+
+TEST(TrainTool, SigtermWritesACheckpointAndNoModelAndResumeFinishes)
+{
+    Workspace w("cli_signal");
+    const std::string out = w.dir + "/model.onnx", ckpt = w.dir + "/run.ckpt";
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        ::freopen("/dev/null", "w", stderr);
+        ::execl(ANOMALY_TRAIN_TOOL, ANOMALY_TRAIN_TOOL, "--data", w.images.c_str(), "--backbone",
+                w.backbone.c_str(), "--out", out.c_str(), "--checkpoint", ckpt.c_str(), "--epochs",
+                "100000", "--threads", "1", "--quiet", (char*)nullptr);
+        ::_exit(127);
+    }
+    // Wait for the first epoch's checkpoint, then stop the run.
+    for (int i = 0; i < 600 && !exists(ckpt); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_TRUE(exists(ckpt));
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_NE(WEXITSTATUS(status), 0);
+    EXPECT_TRUE(exists(ckpt));
+    EXPECT_FALSE(exists(out));
+    // Resuming with a small epoch budget that is already reached exports the model.
+    EXPECT_EQ(runTool({"--data", w.images, "--backbone", w.backbone, "--out", out, "--checkpoint",
+                       ckpt, "--epochs", "1", "--threads", "1", "--resume", "--quiet"}),
+              0);
+    EXPECT_TRUE(exists(out));
+}
+
+}  // namespace
