@@ -135,6 +135,7 @@ protected:
     {
         torch::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));
     }
+    void TearDown() override { fs::remove_all(dir_); }
     std::string dir_ = tempDir();
 };
 
@@ -313,17 +314,17 @@ TEST_P(ResNetConverterTest, ZipStateDictFeaturesAndLogitsMatchLibTorch)
 INSTANTIATE_TEST_SUITE_P(TorchvisionResNets, ResNetConverterTest,
                          ::testing::Values("resnet18", "resnet50", "wide_resnet50_2"));
 
-TEST(BackboneConverter, RefusesWeightsOfAnotherArchitecture)
+TEST_F(BackboneTest, RefusesWeightsOfAnotherArchitecture)
 {
     torch::manual_seed(1);
     reference::ResNet ref("resnet18");
     const std::vector<char> bytes = torch::pickle_save(reference::stateDictOf(*ref));
-    const std::string pth = tempDir() + "/r18_for_r50.pth";
+    const std::string pth = dir_ + "/r18_for_r50.pth";
     std::ofstream(pth, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
     anomaly_backbone::ConvertOptions options;
     options.arch = "resnet50";
     options.weightsPath = pth;
-    options.featuresPath = tempDir() + "/never.onnx";
+    options.featuresPath = dir_ + "/never.onnx";
     EXPECT_THROW(anomaly_backbone::convertBackbone(options), std::runtime_error);
     EXPECT_FALSE(fs::exists(options.featuresPath));
 }
