@@ -19,6 +19,14 @@ bool cudaAvailable()
     return !dnn::getAvailableTargets(dnn::DNN_BACKEND_CUDA).empty();
 }
 
+// As for input images: a NaN map would compare false with every threshold and pass as OK.
+void requireFiniteMap(const Mat& map)
+{
+    if (!checkRange(map))
+        CV_Error(Error::StsError,
+                 "anomaly: the model produced NaN or infinite map values (corrupt weights?)");
+}
+
 bool isCudaTarget(int target)
 {
     return target == dnn::DNN_TARGET_CUDA || target == dnn::DNN_TARGET_CUDA_FP16;
@@ -50,7 +58,9 @@ public:
         // One forward pass now, so a model whose graph cannot run fails here and not on a
         // production image, and so the first detect() is not slower than the rest.
         try {
-            runNetwork(std::vector<Mat>{Mat(settings_.input.size, CV_8UC3, Scalar::all(127))});
+            for (const Mat& out :
+                 runNetwork(std::vector<Mat>{Mat(settings_.input.size, CV_8UC3, Scalar::all(127))}))
+                requireFiniteMap(out);
         } catch (const cv::Exception& e) {
             CV_Error(Error::StsError, "anomaly: model " + origin + " does not run: " + e.err);
         }
@@ -213,6 +223,7 @@ private:
     {
         const int h = outputs.size[2], w = outputs.size[3];
         Mat raw(h, w, CV_32F, const_cast<float*>(outputs.ptr<float>(index, 0)));
+        requireFiniteMap(raw);
         const double sigmaInMapPixels = smoothingSigma_ * double(w) / settings_.input.size.width;
         Mat smoothed = smoothMap(raw, sigmaInMapPixels).clone();
         MapResult r;

@@ -3,6 +3,8 @@
 // function, so training and inference see identical tensors.
 #include "precomp.hpp"
 
+#include <cfloat>
+
 namespace cv {
 namespace anomaly {
 
@@ -30,6 +32,10 @@ Mat toNetworkImage(const Mat& image, const InputSpec& spec)
         CV_Error(
             Error::StsUnsupportedFormat,
             cv::format("anomaly: unsupported channel count %d (expected 1, 3 or 4)", channels));
+    // A NaN pixel would make every score NaN, and NaN compares false with any threshold: the
+    // image would pass as OK. Refuse it instead.
+    if (depth == CV_32F && !checkRange(image, true, nullptr, -FLT_MAX, FLT_MAX))
+        CV_Error(Error::StsBadArg, "anomaly: float image contains NaN or infinite values");
 
     Mat resized;
     const bool shrinkMuch = image.cols > 2 * spec.size.width && image.rows > 2 * spec.size.height;

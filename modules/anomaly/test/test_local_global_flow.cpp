@@ -105,10 +105,30 @@ TEST(Anomaly_LocalGlobalFlow, rejects_bad_images_with_exceptions)
     EXPECT_THROW(detector->detect(Mat(10, 10, CV_8SC3, Scalar::all(1)), r), cv::Exception);
     EXPECT_THROW(detector->detect(Mat(10, 10, CV_64FC3, Scalar::all(0.1)), r), cv::Exception);
     EXPECT_THROW(detector->detect(Mat(10, 10, CV_8UC2, Scalar::all(1)), r), cv::Exception);
+    Mat withNan(10, 10, CV_32FC3, Scalar::all(0.2));
+    withNan.at<Vec3f>(4, 4)[1] = std::numeric_limits<float>::quiet_NaN();
+    EXPECT_THROW(detector->detect(withNan, r), cv::Exception);
+    Mat withInf(10, 10, CV_32FC1, Scalar(0.2));
+    withInf.at<float>(0, 0) = std::numeric_limits<float>::infinity();
+    EXPECT_THROW(detector->detect(withInf, r), cv::Exception);
     std::vector<AnomalyResult> rs;
     EXPECT_THROW(detector->detectBatch(std::vector<Mat>(), rs), cv::Exception);
     EXPECT_THROW(detector->detectBatch(std::vector<Mat>{Mat(10, 10, CV_8UC3), Mat()}, rs),
                  cv::Exception);
+}
+
+TEST(Anomaly_LocalGlobalFlow, non_finite_model_output_is_an_error_not_an_ok_label)
+{
+    TestModel m;  // a model whose map is the image times a NaN weight
+    const int64_t s = kTestModelSize;
+    m.input("image", {-1, 3, s, s});
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    m.floatTensor("w", {1, 3, 1, 1}, {nan, nan, nan});
+    m.node("Conv", {"image", "w"}, {"anomaly_map"}, {TestAttr::list("kernel_shape", {1, 1})});
+    m.output("anomaly_map", {-1, 1, s, s});
+    addValidMetadata(m);
+    // The warm-up forward pass at load time already sees the NaN map.
+    EXPECT_THROW(LocalGlobalFlow::createFromBuffer(m.serialize()), cv::Exception);
 }
 
 TEST(Anomaly_LocalGlobalFlow, thresholds_are_read_from_the_model_and_settable)
