@@ -379,6 +379,8 @@ void collectTensors(const ValuePtr& value, const std::string& prefix,
 
 StateDict readLegacyTorchSave(const std::string& bytes)
 {
+    if (bytes.size() < 2 || static_cast<unsigned char>(bytes[0]) != 0x80)
+        throw std::runtime_error("not a torch.save file (neither a zip archive nor a pickle)");
     size_t pos = 0;
     // torch/serialization.py MAGIC_NUMBER 0x1950a86a20f9469cfc6c, little-endian.
     const std::string magic("\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19", 10);
