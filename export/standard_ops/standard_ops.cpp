@@ -1,0 +1,288 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+#include "standard_ops.hpp"
+
+#include <onnx/shape_inference/implementation.h>
+#include <onnx_graph.hpp>
+
+#include <cstring>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace anomaly_export {
+
+namespace {
+
+const onnx::TensorProto& findInitializer(const onnx::GraphProto& graph, const std::string& name,
+                                         const onnx::NodeProto& node)
+{
+    for (const auto& t : graph.initializer())
+        if (t.name() == name)
+            return t;
+    throw std::runtime_error(node.op_type() + " '" + node.name() + "': input '" + name +
+                             "' is not an initializer");
+}
+
+int64_t elementCount(const onnx::TensorProto& t)
+{
+    int64_t n = 1;
+    for (int64_t d : t.dims())
+        n *= d;
+    return n;
+}
+
+// Tensor data may be in raw_data (what our writers use) or in the typed repeated field.
+std::vector<float> floatValues(const onnx::TensorProto& t, const onnx::NodeProto& node)
+{
+    if (t.data_type() != onnx::TensorProto::FLOAT)
+        throw std::runtime_error(node.op_type() + " '" + node.name() + "': '" + t.name() +
+                                 "' must be FLOAT");
+    std::vector<float> v(static_cast<size_t>(elementCount(t)));
+    if (t.has_raw_data()) {
+        if (t.raw_data().size() != v.size() * sizeof(float))
+            throw std::runtime_error("initializer '" + t.name() + "' has a wrong data size");
+        std::memcpy(v.data(), t.raw_data().data(), t.raw_data().size());
+    } else {
+        if (t.float_data_size() != static_cast<int>(v.size()))
+            throw std::runtime_error("initializer '" + t.name() + "' has a wrong data size");
+        std::copy(t.float_data().begin(), t.float_data().end(), v.begin());
+    }
+    return v;
+}
+
+std::vector<int64_t> int64Values(const onnx::TensorProto& t, const onnx::NodeProto& node)
+{
+    if (t.data_type() != onnx::TensorProto::INT64)
+        throw std::runtime_error(node.op_type() + " '" + node.name() + "': '" + t.name() +
+                                 "' must be INT64");
+    std::vector<int64_t> v(static_cast<size_t>(elementCount(t)));
+    if (t.has_raw_data()) {
+        if (t.raw_data().size() != v.size() * sizeof(int64_t))
+            throw std::runtime_error("initializer '" + t.name() + "' has a wrong data size");
+        std::memcpy(v.data(), t.raw_data().data(), t.raw_data().size());
+    } else {
+        if (t.int64_data_size() != static_cast<int>(v.size()))
+            throw std::runtime_error("initializer '" + t.name() + "' has a wrong data size");
+        std::copy(t.int64_data().begin(), t.int64_data().end(), v.begin());
+    }
+    return v;
+}
+
+/** Names of values and nodes already in the graph, for making new ones unique. */
+class NameRegistry
+{
+public:
+    explicit NameRegistry(const onnx::GraphProto& graph)
+    {
+        for (const auto& v : graph.input())
+            used_.insert(v.name());
+        for (const auto& v : graph.output())
+            used_.insert(v.name());
+        for (const auto& t : graph.initializer())
+            used_.insert(t.name());
+        for (const auto& n : graph.node()) {
+            used_.insert(n.name());
+            for (const auto& out : n.output())
+                used_.insert(out);
+        }
+    }
+
+    std::string fresh(const std::string& wanted)
+    {
+        std::string name = wanted;
+        for (int i = 1; used_.count(name) != 0; ++i)
+            name = wanted + "_" + std::to_string(i);
+        used_.insert(name);
+        return name;
+    }
+
+private:
+    std::set<std::string> used_;
+};
+
+onnx::NodeProto makeNode(const std::string& opType, const std::string& name,
+                         const std::vector<std::string>& inputs, const std::string& output,
+                         const std::vector<onnx::AttributeProto>& attributes = {})
+{
+    onnx::NodeProto n;
+    n.set_op_type(opType);
+    n.set_name(name);
+    for (const auto& in : inputs)
+        n.add_input(in);
+    n.add_output(output);
+    for (const auto& a : attributes)
+        *n.add_attribute() = a;
+    return n;
+}
+
+std::string addChannelConstant(onnx::GraphProto& graph, const std::string& name,
+                               const std::vector<float>& values)
+{
+    auto* t = graph.add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    // [C,1,1]: broadcasts over N,H,W of an NCHW tensor in every runtime.
+    t->add_dims(static_cast<int64_t>(values.size()));
+    t->add_dims(1);
+    t->add_dims(1);
+    t->set_raw_data(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+    return name;
+}
+
+float epsilonOf(const onnx::NodeProto& node)
+{
+    for (const auto& a : node.attribute())
+        if (a.name() == "epsilon")
+            return a.f();
+    return 1e-5f;  // the custom op's documented default
+}
+
+void requireInputs(const onnx::NodeProto& node, int count)
+{
+    if (node.input_size() != count || node.output_size() != 1)
+        throw std::runtime_error(node.op_type() + " '" + node.name() + "': expects " +
+                                 std::to_string(count) + " inputs and 1 output");
+}
+
+std::vector<onnx::NodeProto> rewriteLayerNorm(const onnx::NodeProto& node,
+                                              const onnx::GraphProto& graph, NameRegistry& names)
+{
+    requireInputs(node, 3);
+    const auto gamma = floatValues(findInitializer(graph, node.input(1), node), node);
+    const auto beta = floatValues(findInitializer(graph, node.input(2), node), node);
+    if (gamma.size() != beta.size())
+        throw std::runtime_error("LayerNorm '" + node.name() + "': gamma and beta differ in size");
+    const std::string& out = node.output(0);
+    const std::string nhwc = names.fresh(out + "/nhwc");
+    const std::string normalized = names.fresh(out + "/nhwc_normalized");
+    // LayerNormalization normalises the trailing axes, so the channel axis is moved last and back.
+    return {makeNode("Transpose", names.fresh(node.name() + "/to_nhwc"), {node.input(0)}, nhwc,
+                     {attrInts("perm", {0, 2, 3, 1})}),
+            makeNode("LayerNormalization", node.name(), {nhwc, node.input(1), node.input(2)},
+                     normalized, {attrInt("axis", -1), attrFloat("epsilon", epsilonOf(node))}),
+            makeNode("Transpose", names.fresh(node.name() + "/to_nchw"), {normalized}, out,
+                     {attrInts("perm", {0, 3, 1, 2})})};
+}
+
+std::vector<onnx::NodeProto> rewriteChannelAffinePermute(const onnx::NodeProto& node,
+                                                         onnx::GraphProto& graph,
+                                                         NameRegistry& names)
+{
+    requireInputs(node, 4);
+    const auto scale = floatValues(findInitializer(graph, node.input(1), node), node);
+    const auto bias = floatValues(findInitializer(graph, node.input(2), node), node);
+    const auto perm = int64Values(findInitializer(graph, node.input(3), node), node);
+    const size_t channels = perm.size();
+    if (scale.size() != channels || bias.size() != channels)
+        throw std::runtime_error("ChannelAffinePermute '" + node.name() +
+                                 "': scale, bias and perm differ in size");
+    std::vector<bool> seen(channels, false);
+    // y[:,i] = x[:,perm[i]] * scale[perm[i]] + bias[perm[i]]: gather first, then the affine
+    // with its constants permuted the same way.
+    std::vector<float> scaleGathered(channels), biasGathered(channels);
+    for (size_t i = 0; i < channels; ++i) {
+        const int64_t from = perm[i];
+        if (from < 0 || from >= static_cast<int64_t>(channels) || seen[size_t(from)])
+            throw std::runtime_error("ChannelAffinePermute '" + node.name() +
+                                     "': perm is not a permutation");
+        seen[size_t(from)] = true;
+        scaleGathered[i] = scale[size_t(from)];
+        biasGathered[i] = bias[size_t(from)];
+    }
+    const std::string& out = node.output(0);
+    const std::string gathered = names.fresh(out + "/gathered");
+    const std::string scaled = names.fresh(out + "/scaled");
+    const std::string scaleName =
+        addChannelConstant(graph, names.fresh(node.name() + "/scale_gathered"), scaleGathered);
+    const std::string biasName =
+        addChannelConstant(graph, names.fresh(node.name() + "/bias_gathered"), biasGathered);
+    return {makeNode("Gather", node.name(), {node.input(0), node.input(3)}, gathered,
+                     {attrInt("axis", 1)}),
+            makeNode("Mul", names.fresh(node.name() + "/scale"), {gathered, scaleName}, scaled),
+            makeNode("Add", names.fresh(node.name() + "/bias"), {scaled, biasName}, out)};
+}
+
+// Initializers only the replaced nodes read (e.g. the unpermuted flow scale) would be dead weight.
+void removeUnreferencedInitializers(onnx::GraphProto& graph,
+                                    const std::set<std::string>& candidates)
+{
+    std::set<std::string> referenced;
+    for (const auto& n : graph.node())
+        for (const auto& in : n.input())
+            referenced.insert(in);
+    for (const auto& v : graph.input())
+        referenced.insert(v.name());
+    for (const auto& v : graph.output())
+        referenced.insert(v.name());
+    auto* inits = graph.mutable_initializer();
+    for (int i = inits->size() - 1; i >= 0; --i)
+        if (candidates.count(inits->Get(i).name()) != 0 &&
+            referenced.count(inits->Get(i).name()) == 0)
+            inits->DeleteSubrange(i, 1);
+}
+
+}  // namespace
+
+onnx::ModelProto toStandardOps(const onnx::ModelProto& model)
+{
+    onnx::ModelProto result = model;
+    onnx::GraphProto& graph = *result.mutable_graph();
+    NameRegistry names(graph);
+    std::set<std::string> replacedInputs;
+
+    google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+    for (const auto& node : graph.node()) {
+        if (node.domain().empty() || node.domain() == "ai.onnx") {
+            *nodes.Add() = node;
+            continue;
+        }
+        std::vector<onnx::NodeProto> replacement;
+        if (node.domain() == kCustomDomain && node.op_type() == "LayerNorm")
+            replacement = rewriteLayerNorm(node, graph, names);
+        else if (node.domain() == kCustomDomain && node.op_type() == "ChannelAffinePermute")
+            replacement = rewriteChannelAffinePermute(node, graph, names);
+        else
+            throw std::runtime_error("no standard form for op " + node.domain() + "." +
+                                     node.op_type() + " (node '" + node.name() + "')");
+        for (const auto& in : node.input())
+            replacedInputs.insert(in);
+        // In place, so the node list stays topologically sorted.
+        for (auto& n : replacement)
+            *nodes.Add() = std::move(n);
+    }
+    graph.mutable_node()->Swap(&nodes);
+    removeUnreferencedInitializers(graph, replacedInputs);
+
+    auto* opsets = result.mutable_opset_import();
+    for (int i = opsets->size() - 1; i >= 0; --i)
+        if (opsets->Get(i).domain() != "" && opsets->Get(i).domain() != "ai.onnx")
+            opsets->DeleteSubrange(i, 1);
+    bool haveAiOnnx = false;
+    for (auto& opset : *opsets) {
+        opset.set_version(kStandardOpset);
+        haveAiOnnx = true;
+    }
+    if (!haveAiOnnx) {
+        auto* opset = result.add_opset_import();
+        opset->set_domain("");
+        opset->set_version(kStandardOpset);
+    }
+    // Opset 17 needs IR version 8.
+    if (result.ir_version() < 8)
+        result.set_ir_version(8);
+
+    // The checker alone does not type-check nodes; strict shape inference (on a copy, so the
+    // file keeps exactly the value_info it had) catches a wrong attribute, shape or index type.
+    onnx::ModelProto inferred = result;
+    try {
+        onnx::shape_inference::InferShapes(inferred, onnx::OpSchemaRegistry::Instance(),
+                                           onnx::ShapeInferenceOptions(true, 1));
+    } catch (const std::exception& e) {
+        throw std::runtime_error(std::string("rewritten graph fails ONNX shape inference: ") +
+                                 e.what());
+    }
+    return result;
+}
+
+}  // namespace anomaly_export

@@ -1,0 +1,31 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+// Rewrites a model file's custom ops (doc/model-format.md section 6) into standard ONNX ops so
+// that other runtimes (ONNX Runtime, OpenVINO, TensorRT) can load the same graph.
+#ifndef ANOMALY_EXPORT_STANDARD_OPS_HPP
+#define ANOMALY_EXPORT_STANDARD_OPS_HPP
+
+#include <onnx/onnx_pb.h>
+
+#include <cstdint>
+
+namespace anomaly_export {
+
+/** ai.onnx opset of rewritten models: the first with LayerNormalization. */
+constexpr int64_t kStandardOpset = 17;
+
+/** Returns the model with every org.opencv.anomaly node replaced by ai.onnx opset-17 nodes:
+- LayerNorm(X, gamma, beta) -> Transpose(NHWC) -> LayerNormalization(axis=-1, same epsilon)
+  -> Transpose(NCHW), the last node producing the original output name;
+- ChannelAffinePermute(X, scale, bias, perm) -> Gather(X, perm, axis=1) -> Mul(scale[perm])
+  -> Add(bias[perm]), constants of shape [C,1,1].
+Every other node, every value name, the graph inputs and outputs and the metadata are kept; the
+LayerNormalization or Gather node keeps the replaced node's name and the helper nodes extend it
+("<name>/to_nhwc"), so per-stage name prefixes survive. The custom opset import is dropped, ai.onnx
+is raised to 17 (ops used by our files have the same semantics at 13 and 17) and ir_version to at
+least 8. The result passes ONNX's strict shape inference (type checks on). Throws std::runtime_error
+for a custom op of another kind or a malformed one. */
+onnx::ModelProto toStandardOps(const onnx::ModelProto& model);
+
+}  // namespace anomaly_export
+
+#endif  // ANOMALY_EXPORT_STANDARD_OPS_HPP

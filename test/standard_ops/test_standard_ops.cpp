@@ -1,0 +1,261 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+// The standard-ops rewrite: structure (opset 17 only, names, outputs, metadata kept) and numbers
+// (the custom ops as OpenCV DNN runs them vs the rewritten ops evaluated by LibTorch following
+// the ONNX operator definitions).
+#include "program_run.hpp"
+
+#include <onnx/checker.h>
+#include <torch/torch.h>
+#include <onnx_graph.hpp>
+#include <opencv2/anomaly/model_io.hpp>
+#include <opencv2/dnn.hpp>
+#include <standard_ops.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+namespace {
+
+namespace fs = std::filesystem;
+using anomaly_export::OnnxGraphBuilder;
+
+constexpr int64_t kChannels = 6, kHeight = 3, kWidth = 4;
+const std::vector<int64_t> kPerm = {2, 0, 5, 1, 4, 3};
+
+// image [N,6,3,4] -> local/LayerNorm -> "normalized" -> flow/ChannelAffinePermute -> "flowed".
+onnx::ModelProto smallCustomOpModel(const std::vector<int64_t>& perm = kPerm)
+{
+    OnnxGraphBuilder b("small");
+    b.addInput("image", {-1, kChannels, kHeight, kWidth});
+    const std::vector<float> gamma = {1.f, 2.f, 0.5f, -1.f, 1.5f, 3.f};
+    const std::vector<float> beta = {0.f, 0.1f, -0.2f, 0.3f, 1.f, -1.f};
+    const std::vector<float> scale = {1.f, 2.f, 3.f, 4.f, 5.f, 6.f};
+    const std::vector<float> bias = {10.f, 20.f, 30.f, 40.f, 50.f, 60.f};
+    b.addInitializer("gamma", {kChannels}, gamma.data());
+    b.addInitializer("beta", {kChannels}, beta.data());
+    b.addInitializer("scale", {kChannels}, scale.data());
+    b.addInitializer("bias", {kChannels}, bias.data());
+    b.addInt64Initializer("perm", perm);
+    b.addNode("LayerNorm", {"image", "gamma", "beta"}, "normalized",
+              {anomaly_export::attrFloat("epsilon", 1e-3f)}, anomaly_export::kCustomDomain);
+    b.addNode("ChannelAffinePermute", {"normalized", "scale", "bias", "perm"}, "flowed", {},
+              anomaly_export::kCustomDomain);
+    auto& nodes = *b.model().mutable_graph()->mutable_node();
+    nodes[0].set_name("local/LayerNorm_0");
+    nodes[1].set_name("flow/ChannelAffinePermute_0");
+    b.addOutput("normalized", {-1, kChannels, kHeight, kWidth});
+    b.addOutput("flowed", {-1, kChannels, kHeight, kWidth});
+    b.setMetadata("anomaly.method", "lgnf");
+    return b.model();
+}
+
+torch::Tensor initializerTensor(const onnx::TensorProto& t)
+{
+    std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
+    if (t.data_type() == onnx::TensorProto::INT64)
+        return torch::from_blob(const_cast<char*>(t.raw_data().data()), dims, torch::kInt64)
+            .clone();
+    EXPECT_EQ(t.data_type(), onnx::TensorProto::FLOAT) << t.name();
+    return torch::from_blob(const_cast<char*>(t.raw_data().data()), dims, torch::kFloat32).clone();
+}
+
+std::vector<int64_t> intsAttribute(const onnx::NodeProto& n, const std::string& name)
+{
+    for (const auto& a : n.attribute())
+        if (a.name() == name)
+            return {a.ints().begin(), a.ints().end()};
+    ADD_FAILURE() << n.name() << " lacks " << name;
+    return {};
+}
+
+const onnx::AttributeProto* attribute(const onnx::NodeProto& n, const std::string& name)
+{
+    for (const auto& a : n.attribute())
+        if (a.name() == name)
+            return &a;
+    return nullptr;
+}
+
+// Evaluates the ops the rewrite emits, each as the ONNX operator definition says, with LibTorch.
+std::map<std::string, torch::Tensor> evaluateStandardGraph(const onnx::ModelProto& model,
+                                                           const torch::Tensor& image)
+{
+    std::map<std::string, torch::Tensor> values{{"image", image}};
+    for (const auto& t : model.graph().initializer())
+        values[t.name()] = initializerTensor(t);
+    for (const auto& n : model.graph().node()) {
+        auto in = [&](int i) { return values.at(n.input(i)); };
+        torch::Tensor out;
+        if (n.op_type() == "Transpose") {
+            out = in(0).permute(intsAttribute(n, "perm")).contiguous();
+        } else if (n.op_type() == "LayerNormalization") {
+            const auto* axis = attribute(n, "axis");
+            const auto* eps = attribute(n, "epsilon");
+            EXPECT_TRUE(axis == nullptr || axis->i() == -1 || axis->i() == 3) << n.name();
+            out = torch::layer_norm(in(0), {in(0).size(-1)}, in(1), in(2), eps ? eps->f() : 1e-5);
+        } else if (n.op_type() == "Gather") {
+            const auto* axis = attribute(n, "axis");
+            out = in(0).index_select(axis ? axis->i() : 0, in(1));
+        } else if (n.op_type() == "Mul") {
+            out = in(0) * in(1);  // numpy broadcasting, as ONNX
+        } else if (n.op_type() == "Add") {
+            out = in(0) + in(1);
+        } else {
+            ADD_FAILURE() << "unexpected op " << n.op_type() << " in the rewritten graph";
+            return values;
+        }
+        values[n.output(0)] = out;
+    }
+    return values;
+}
+
+std::vector<cv::Mat> runOpenCv(const onnx::ModelProto& model, const cv::Mat& blob)
+{
+    cv::anomaly::registerCustomLayers();
+    cv::dnn::Net net = cv::dnn::readNetFromONNX(anomaly_export::serializeOnnxModel(model));
+    net.setInput(blob, "image");
+    std::vector<cv::Mat> outputs;
+    net.forward(outputs, std::vector<cv::String>{"normalized", "flowed"});
+    return outputs;
+}
+
+double maxAbsDifference(const cv::Mat& a, const torch::Tensor& b)
+{
+    const torch::Tensor bc = b.contiguous();
+    EXPECT_EQ(size_t(bc.numel()), a.total());
+    const torch::Tensor at =
+        torch::from_blob(const_cast<float*>(a.ptr<float>()), bc.sizes(), torch::kFloat32);
+    return (at - bc).abs().max().item<double>();
+}
+
+TEST(StandardOps, OnlyOpset17StandardNodesAndEverythingElseKept)
+{
+    const onnx::ModelProto original = smallCustomOpModel();
+    const onnx::ModelProto rewritten = anomaly_export::toStandardOps(original);
+    EXPECT_NO_THROW(onnx::checker::check_model(rewritten));
+    EXPECT_GE(rewritten.ir_version(), 8);
+    ASSERT_EQ(rewritten.opset_import_size(), 1);
+    EXPECT_EQ(rewritten.opset_import(0).domain(), "");
+    EXPECT_EQ(rewritten.opset_import(0).version(), 17);
+
+    std::vector<std::string> ops;
+    for (const auto& n : rewritten.graph().node()) {
+        EXPECT_TRUE(n.domain().empty()) << n.name();
+        ops.push_back(n.op_type());
+    }
+    EXPECT_EQ(ops, (std::vector<std::string>{"Transpose", "LayerNormalization", "Transpose",
+                                             "Gather", "Mul", "Add"}));
+    // The main node keeps the name; helpers extend it, so stage prefixes survive.
+    EXPECT_EQ(rewritten.graph().node(1).name(), "local/LayerNorm_0");
+    EXPECT_EQ(rewritten.graph().node(3).name(), "flow/ChannelAffinePermute_0");
+    for (int i = 0; i < 3; ++i)
+        EXPECT_EQ(rewritten.graph().node(i).name().rfind("local/LayerNorm_0", 0), 0u);
+    for (int i = 3; i < 6; ++i)
+        EXPECT_EQ(rewritten.graph().node(i).name().rfind("flow/ChannelAffinePermute_0", 0), 0u);
+
+    ASSERT_EQ(rewritten.graph().output_size(), 2);
+    EXPECT_EQ(rewritten.graph().output(0).DebugString(), original.graph().output(0).DebugString());
+    EXPECT_EQ(rewritten.graph().output(1).DebugString(), original.graph().output(1).DebugString());
+    EXPECT_EQ(rewritten.graph().input(0).DebugString(), original.graph().input(0).DebugString());
+    ASSERT_EQ(rewritten.metadata_props_size(), 1);
+    EXPECT_EQ(rewritten.metadata_props(0).value(), "lgnf");
+}
+
+TEST(StandardOps, AffineConstantsAreGatheredByTheSamePermutation)
+{
+    const onnx::ModelProto rewritten = anomaly_export::toStandardOps(smallCustomOpModel());
+    std::map<std::string, torch::Tensor> init;
+    for (const auto& t : rewritten.graph().initializer())
+        init[t.name()] = initializerTensor(t);
+    const auto& gather = rewritten.graph().node(3);
+    const auto& mul = rewritten.graph().node(4);
+    const auto& add = rewritten.graph().node(5);
+    // perm {2,0,5,1,4,3} applied to scale 1..6 and bias 10..60, by hand.
+    const torch::Tensor indices = init.at(gather.input(1));
+    EXPECT_TRUE(torch::equal(indices, torch::tensor(kPerm, torch::kInt64)));
+    EXPECT_TRUE(torch::equal(init.at(mul.input(1)),
+                             torch::tensor({3.f, 1.f, 6.f, 2.f, 5.f, 4.f}).view({6, 1, 1})));
+    EXPECT_TRUE(torch::equal(init.at(add.input(1)),
+                             torch::tensor({30.f, 10.f, 60.f, 20.f, 50.f, 40.f}).view({6, 1, 1})));
+    // The unpermuted scale and bias are no longer read by any node and are gone.
+    EXPECT_EQ(init.count("scale"), 0u);
+    EXPECT_EQ(init.count("bias"), 0u);
+}
+
+TEST(StandardOps, RewrittenGraphMatchesTheCustomOpsRunByOpenCvAtBatch2)
+{
+    const onnx::ModelProto original = smallCustomOpModel();
+    torch::manual_seed(7);
+    const torch::Tensor image = torch::randn({2, kChannels, kHeight, kWidth}) * 3 + 1;
+    const int sizes[] = {2, int(kChannels), int(kHeight), int(kWidth)};
+    const cv::Mat blob(4, sizes, CV_32F, image.data_ptr<float>());
+
+    const std::vector<cv::Mat> reference = runOpenCv(original, blob);
+    const auto values = evaluateStandardGraph(anomaly_export::toStandardOps(original), image);
+    EXPECT_LT(maxAbsDifference(reference[0], values.at("normalized")), 1e-5);
+    EXPECT_LT(maxAbsDifference(reference[1], values.at("flowed")), 1e-4);
+}
+
+TEST(StandardOps, RefusesUnknownCustomOpsAndBadPermutations)
+{
+    onnx::ModelProto unknown = smallCustomOpModel();
+    unknown.mutable_graph()->mutable_node(0)->set_op_type("Mystery");
+    try {
+        anomaly_export::toStandardOps(unknown);
+        FAIL() << "no exception";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("org.opencv.anomaly.Mystery"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_THROW(anomaly_export::toStandardOps(smallCustomOpModel({0, 0, 1, 2, 3, 4})),
+                 std::runtime_error);
+}
+
+class StandardOnnxTool : public ::testing::Test
+{
+protected:
+    void SetUp() override
+    {
+        dir_ = fs::temp_directory_path() /
+               ("anomaly_standard_ops_" + std::to_string(::getpid()) + "_" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::create_directories(dir_);
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+    fs::path dir_;
+};
+
+TEST_F(StandardOnnxTool, WritesACheckedStandardModel)
+{
+    const fs::path in = dir_ / "model.onnx", out = dir_ / "model_std.onnx";
+    OnnxGraphBuilder(smallCustomOpModel()).save(in.string());
+    const auto r =
+        anomaly_test::run(std::string(ANOMALY_STANDARD_ONNX_TOOL) + " --in " +
+                          anomaly_test::quoted(in) + " --out " + anomaly_test::quoted(out));
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    const onnx::ModelProto written = anomaly_export::loadOnnxModel(out.string());
+    EXPECT_EQ(written.opset_import(0).version(), 17);
+    EXPECT_EQ(written.graph().node_size(), 6);
+    for (const auto& entry : fs::directory_iterator(dir_))
+        EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << entry.path();
+}
+
+TEST_F(StandardOnnxTool, BadArgumentsAndInputsFailWithOneLineAndNoOutput)
+{
+    const fs::path out = dir_ / "out.onnx";
+    const std::string tool = ANOMALY_STANDARD_ONNX_TOOL;
+    for (const std::string& args : {std::string("--in"), std::string("--bogus x"),
+                                    "--in " + anomaly_test::quoted(dir_ / "missing.onnx") +
+                                        " --out " + anomaly_test::quoted(out)}) {
+        const auto r = anomaly_test::run(tool + " " + args);
+        EXPECT_NE(r.exitCode, 0) << args;
+        EXPECT_EQ(r.output.rfind("anomaly_standard_onnx: ", 0), 0u) << r.output;
+        EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+    }
+    EXPECT_FALSE(fs::exists(out));
+}
+
+}  // namespace
