@@ -43,8 +43,13 @@ std::string GraphEmitter::emit(const std::string& op, const std::vector<std::str
     std::string lower = op;
     for (auto& c : lower)
         c = char(std::tolower(c));
+    if (stage_.empty())
+        throw std::logic_error("graph node " + op + " emitted outside a stage");
     const std::string out = b_.uniqueName(lower);
     b_.addNode(op, inputs, out, attributes, domain);
+    auto& graph = *b_.model().mutable_graph();
+    auto* node = graph.mutable_node(graph.node_size() - 1);
+    node->set_name(stage_ + "/" + node->name());
     shapes_[out] = outShape;
     return out;
 }

@@ -20,6 +20,12 @@ class GraphEmitter
 public:
     explicit GraphEmitter(anomaly_export::OnnxGraphBuilder& builder) : b_(builder) {}
 
+    /** Stage that names the nodes emitted from now on ("<stage>/<node>"), so that a per-layer
+    profile (OpenCV 4.6 names layers "onnx_node!<node name>") can be summed per stage. Emitting a
+    node while no stage is set is a logic error. */
+    void setStage(const std::string& stage) { stage_ = stage; }
+    const std::string& stage() const { return stage_; }
+
     /** Declares the shape of a value produced outside the emitter (e.g. a backbone output). */
     void declare(const std::string& name, const Shape& shape) { shapes_[name] = shape; }
     const Shape& shape(const std::string& name) const;
@@ -70,6 +76,34 @@ private:
     anomaly_export::OnnxGraphBuilder& b_;
     std::map<std::string, Shape> shapes_;
     double flops_ = 0;
+    std::string stage_;
+};
+
+/** Head stages: the node-name prefixes listed in doc/training.md ("Node names"). */
+namespace stage {
+constexpr const char* kBackbone = "backbone";  // every node merged in from the backbone graph
+constexpr const char* kTokens = "tokens";      // projection to tokens, position embedding
+constexpr const char* kLocal = "local";        // local branch and its reconstruction
+constexpr const char* kGlobal = "global";      // global branch and its reconstruction
+constexpr const char* kFlow = "flow";          // normalizing flow, or lgfdr's gated scoring head
+constexpr const char* kMaps = "maps";          // per-scale maps, upsampling, averaging
+}  // namespace stage
+
+/** Sets the emitter's stage for one scope and restores the previous one on exit. */
+class StageScope
+{
+public:
+    StageScope(GraphEmitter& g, const std::string& stage) : g_(g), previous_(g.stage())
+    {
+        g_.setStage(stage);
+    }
+    ~StageScope() { g_.setStage(previous_); }
+    StageScope(const StageScope&) = delete;
+    StageScope& operator=(const StageScope&) = delete;
+
+private:
+    GraphEmitter& g_;
+    std::string previous_;
 };
 
 }  // namespace anomaly_train

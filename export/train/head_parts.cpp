@@ -95,6 +95,7 @@ std::string exportMlp(GraphEmitter& g, MlpImpl& mlp, const std::string& x)
 std::string exportFlowMap(GraphEmitter& g, FlowImpl& flow, const std::string& x)
 {
     torch::NoGradGuard noGrad;
+    StageScope stage(g, stage::kFlow);
     std::string z = x;
     for (const auto& module : *flow.blocks) {
         auto& block = *module->as<CouplingBlock>();
@@ -119,6 +120,7 @@ std::string exportFlowMap(GraphEmitter& g, FlowImpl& flow, const std::string& x)
 
 std::string exportSquaredErrorMap(GraphEmitter& g, const std::string& a, const std::string& b)
 {
+    StageScope stage(g, stage::kMaps);
     const auto d = g.binary("Sub", a, b);
     return g.channelMean(g.binary("Mul", d, d));
 }
@@ -187,6 +189,7 @@ torch::Tensor TokenEmbeddingImpl::forward(const std::vector<torch::Tensor>& feat
 std::string TokenEmbeddingImpl::exportGraph(GraphEmitter& g,
                                             const std::vector<std::string>& features)
 {
+    StageScope stage(g, stage::kTokens);
     std::vector<std::string> pooled;
     for (int s = 0; s < 3; ++s)
         pooled.push_back(
@@ -255,6 +258,7 @@ torch::Tensor LocalBranchImpl::forward(const torch::Tensor& x)
 
 std::string LocalBranchImpl::exportGraph(GraphEmitter& g, const std::string& x)
 {
+    StageScope stage(g, stage::kLocal);
     std::string y = x;
     for (size_t i = 0; i < attentions->size(); ++i) {
         const auto n = exportLayerNorm(g, *norms1[i]->as<ChannelLayerNorm>(), y);
@@ -311,6 +315,7 @@ torch::Tensor GlobalBranchImpl::forward(const torch::Tensor& x)
 std::string GlobalBranchImpl::exportGraph(GraphEmitter& g, const std::string& x)
 {
     torch::NoGradGuard noGrad;
+    StageScope stage(g, stage::kGlobal);
     const auto xn = exportLayerNorm(g, *aggregateNorm, x);
     auto p =
         exportAttention(g, *aggregate, TokenSource::fixed(prototypes), xn, TokenSource::value(xn));

@@ -28,6 +28,7 @@ torch::Tensor fuseScales(const HeadGeometry& geom, const std::vector<torch::Tens
 std::string exportFuseScales(GraphEmitter& g, const HeadGeometry& geom,
                              const std::vector<std::string>& maps)
 {
+    StageScope stage(g, stage::kMaps);
     std::vector<std::string> up;
     for (int s = 0; s < 3; ++s)
         up.push_back(g.upsample(maps[size_t(s)], geom.upFactor(s)));
@@ -50,6 +51,14 @@ std::vector<std::string> exportErrorMaps(GraphEmitter& g, const std::vector<std:
     for (size_t s = 0; s < features.size(); ++s)
         maps.push_back(exportSquaredErrorMap(g, features[s], reconstructions[s]));
     return maps;
+}
+
+/** Runs emit() with the emitter's stage set to stage, restoring the previous stage after. */
+template <typename Emit>
+auto exportInStage(GraphEmitter& g, const char* stage, Emit emit)
+{
+    StageScope scope(g, stage);
+    return emit();
 }
 
 uint64_t flowSeed(int scale, int branch)
@@ -102,13 +111,19 @@ public:
     ExportedMaps exportGraph(GraphEmitter& g, const std::vector<std::string>& features) override
     {
         const auto x = embed_->exportGraph(g, features);
-        const auto recLocal = localDecoder_->exportGraph(g, local_->exportGraph(g, x));
-        const auto recGlobal = globalDecoder_->exportGraph(g, global_->exportGraph(g, x));
+        const auto recLocal = exportInStage(g, stage::kLocal, [&] {
+            return localDecoder_->exportGraph(g, local_->exportGraph(g, x));
+        });
+        const auto recGlobal = exportInStage(g, stage::kGlobal, [&] {
+            return globalDecoder_->exportGraph(g, global_->exportGraph(g, x));
+        });
         std::vector<std::string> maps[2];
         for (int branch = 0; branch < 2; ++branch) {
             const auto& rec = branch == 0 ? recLocal : recGlobal;
             for (int s = 0; s < 3; ++s) {
-                const auto d = g.binary("Sub", features[size_t(s)], rec[size_t(s)]);
+                const auto d = exportInStage(g, stage::kFlow, [&] {
+                    return g.binary("Sub", features[size_t(s)], rec[size_t(s)]);
+                });
                 maps[branch].push_back(
                     exportFlowMap(g, *flows_[size_t(3 * branch + s)]->as<Flow>(), d));
             }
@@ -116,7 +131,9 @@ public:
         ExportedMaps out;
         out.localMap = exportFuseScales(g, geometry_, maps[0]);
         out.globalMap = exportFuseScales(g, geometry_, maps[1]);
-        out.anomalyMap = exportMeanOfMaps(g, {out.localMap, out.globalMap});
+        out.anomalyMap = exportInStage(g, stage::kMaps, [&] {
+            return exportMeanOfMaps(g, {out.localMap, out.globalMap});
+        });
         return out;
     }
 
@@ -198,6 +215,7 @@ public:
     ExportedMaps exportGraph(GraphEmitter& g, const std::vector<std::string>& features) override
     {
         torch::NoGradGuard noGrad;
+        StageScope restore(g, g.stage());
         auto x = embed_->exportGraph(g, features);
         std::string m;  // empty while the memory stream is still the constant memory_
         for (size_t i = 0; i < attentions_->size(); ++i) {
@@ -205,20 +223,28 @@ public:
             auto& attn = *attentions_[i]->as<Attention>();
             auto& norm2 = *norms2_[i]->as<ChannelLayerNorm>();
             auto& mlp = *mlps_[i]->as<Mlp>();
+            // The image stream x is the local branch, the memory stream m the global one.
+            g.setStage(stage::kLocal);
             const auto xn = exportLayerNorm(g, norm1, x);
+            g.setStage(stage::kGlobal);
             const TokenSource mn = m.empty() ? TokenSource::fixed(norm1.forward(memory_))
                                              : TokenSource::value(exportLayerNorm(g, norm1, m));
+            g.setStage(stage::kLocal);
             const auto local =
                 exportAttention(g, attn, TokenSource::value(xn), xn, TokenSource::value(xn));
-            const auto global = exportAttention(g, attn, mn, xn, mn);
             x = g.binary("Add", x, local);
+            x = g.binary("Add", x, exportMlp(g, mlp, exportLayerNorm(g, norm2, x)));
+            g.setStage(stage::kGlobal);
+            const auto global = exportAttention(g, attn, mn, xn, mn);
             m = m.empty() ? g.binaryConstant("Add", global, memory_[0])
                           : g.binary("Add", m, global);
-            x = g.binary("Add", x, exportMlp(g, mlp, exportLayerNorm(g, norm2, x)));
             m = g.binary("Add", m, exportMlp(g, mlp, exportLayerNorm(g, norm2, m)));
         }
+        g.setStage(stage::kLocal);
         const auto recLocal = decoder_->exportGraph(g, x);
+        g.setStage(stage::kGlobal);
         const auto recGlobal = decoder_->exportGraph(g, m);
+        g.setStage(stage::kFlow);
         std::vector<std::string> maps;
         for (int s = 0; s < 3; ++s) {
             const auto in =
@@ -285,16 +311,20 @@ public:
         const auto x = embed_->exportGraph(g, features);
         const auto l = local_->exportGraph(g, x);
         const auto gl = global_->exportGraph(g, x);
-        const auto w =
-            g.unary("Sigmoid", g.pointwise(g.concatChannels({l, gl}), gate_->weight, gate_->bias));
-        const auto fused = g.binary("Add", gl, g.binary("Mul", w, g.binary("Sub", l, gl)));
+        const auto recFused = exportInStage(g, stage::kFlow, [&] {
+            const auto w = g.unary(
+                "Sigmoid", g.pointwise(g.concatChannels({l, gl}), gate_->weight, gate_->bias));
+            const auto fused = g.binary("Add", gl, g.binary("Mul", w, g.binary("Sub", l, gl)));
+            return decoder_->exportGraph(g, fused);
+        });
+        const auto recLocal =
+            exportInStage(g, stage::kLocal, [&] { return decoder_->exportGraph(g, l); });
+        const auto recGlobal =
+            exportInStage(g, stage::kGlobal, [&] { return decoder_->exportGraph(g, gl); });
         ExportedMaps out;
-        out.anomalyMap = exportFuseScales(
-            g, geometry_, exportErrorMaps(g, features, decoder_->exportGraph(g, fused)));
-        out.localMap = exportFuseScales(g, geometry_,
-                                        exportErrorMaps(g, features, decoder_->exportGraph(g, l)));
-        out.globalMap = exportFuseScales(
-            g, geometry_, exportErrorMaps(g, features, decoder_->exportGraph(g, gl)));
+        out.anomalyMap = exportFuseScales(g, geometry_, exportErrorMaps(g, features, recFused));
+        out.localMap = exportFuseScales(g, geometry_, exportErrorMaps(g, features, recLocal));
+        out.globalMap = exportFuseScales(g, geometry_, exportErrorMaps(g, features, recGlobal));
         return out;
     }
 

@@ -20,6 +20,17 @@ void renameValue(onnx::GraphProto& graph, const std::string& from, const std::st
     }
 }
 
+/** Prefixes every backbone node's name with "backbone/" (unnamed nodes are named after their
+first output), so a per-layer profile can tell backbone from head time. */
+void prefixBackboneNodeNames(onnx::GraphProto& graph)
+{
+    for (auto& node : *graph.mutable_node()) {
+        const std::string& base =
+            node.name().empty() && node.output_size() > 0 ? node.output(0) : node.name();
+        node.set_name(std::string(stage::kBackbone) + "/" + base);
+    }
+}
+
 }  // namespace
 
 std::unique_ptr<anomaly_export::OnnxGraphBuilder> buildMergedModel(const onnx::ModelProto& backbone,
@@ -28,7 +39,9 @@ std::unique_ptr<anomaly_export::OnnxGraphBuilder> buildMergedModel(const onnx::M
                                                                    double* flops)
 {
     torch::NoGradGuard noGrad;
-    auto builder = std::make_unique<anomaly_export::OnnxGraphBuilder>(backbone);
+    onnx::ModelProto renamed = backbone;
+    prefixBackboneNodeNames(*renamed.mutable_graph());
+    auto builder = std::make_unique<anomaly_export::OnnxGraphBuilder>(std::move(renamed));
     GraphEmitter g(*builder);
     std::vector<std::string> features;
     for (int s = 0; s < 3; ++s) {

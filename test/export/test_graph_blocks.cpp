@@ -24,6 +24,7 @@ torch::Tensor runExported(
     anomaly_export::OnnxGraphBuilder builder("block");
     builder.addInput("x", {-1, kDim, kH, kW});
     GraphEmitter g(builder);
+    g.setStage(stage::kLocal);  // any stage: nodes must carry one
     g.declare("x", {1, kDim, kH, kW});
     const std::string out = emitBlock(g, "x");
     const Shape s = g.shape(out);

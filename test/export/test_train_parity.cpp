@@ -13,7 +13,9 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <map>
 #include <numeric>
+#include <set>
 
 using namespace anomaly_train;
 
@@ -145,6 +147,42 @@ TEST_P(TrainParity, OpenCvInferenceMatchesLibTorchAtBatch1And2)
     for (size_t i = 0; i < torchScores.size(); ++i)
         EXPECT_NEAR(runtimeScores[i], torchScores[i], 1e-3 * std::max(range, 1e-6f));
     EXPECT_EQ(ranking(runtimeScores), ranking(torchScores));
+}
+
+TEST_P(TrainParity, EveryNodeNameCarriesItsStage)
+{
+    // The backbone's own node names (before merging) must come back under "backbone/"; every head
+    // node must be under one of the head stages, and each stage a preset has must be present.
+    const auto backboneModel = makeTestBackbone(kImageSize, {8, 12, 16}, 3);
+    std::set<std::string> backboneNames;
+    for (const auto& node : backboneModel.graph().node())
+        backboneNames.insert("backbone/" + (node.name().empty() ? node.output(0) : node.name()));
+    const TrainedModel m = trainTiny(GetParam(), makeTextureImages(4, kImageSize, 3));
+    onnx::ModelProto merged;
+    ASSERT_TRUE(merged.ParseFromArray(m.bytes.data(), int(m.bytes.size())));
+
+    const std::set<std::string> headStages{"tokens", "local", "global", "flow", "maps"};
+    std::map<std::string, int> nodesPerStage;
+    std::set<std::string> seen;
+    for (const auto& node : merged.graph().node()) {
+        const auto slash = node.name().find('/');
+        ASSERT_NE(slash, std::string::npos) << node.name() << " (" << node.op_type() << ")";
+        const std::string stage = node.name().substr(0, slash);
+        EXPECT_TRUE(stage == "backbone" || headStages.count(stage)) << node.name();
+        EXPECT_TRUE(seen.insert(node.name()).second) << "duplicate node name " << node.name();
+        ++nodesPerStage[stage];
+    }
+    std::set<std::string> mergedBackbone;
+    for (const auto& node : merged.graph().node())
+        if (node.name().rfind("backbone/", 0) == 0)
+            mergedBackbone.insert(node.name());
+    EXPECT_EQ(mergedBackbone, backboneNames);
+    for (const auto& stage : headStages)
+        EXPECT_GT(nodesPerStage[stage], 0) << stage;
+    std::set<std::string> outputs;
+    for (const auto& out : merged.graph().output())
+        outputs.insert(out.name());
+    EXPECT_EQ(outputs, (std::set<std::string>{"anomaly_map", "local_map", "global_map"}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Presets, TrainParity,
