@@ -127,6 +127,7 @@ int main(int argc, char** argv)
          {"dump", "",
           "write <prefix>.image.f32 and <prefix>.<output>.f32 (batch 2) for "
           "ort_benchmark.py"},
+         {"layers", "15", "how many of the slowest layers to list (1 thread, batch 1)"},
          {"no-torch", "", "skip the LibTorch head peer", false, true}});
     try {
         cli.parse(argc, argv);
@@ -145,6 +146,7 @@ int main(int argc, char** argv)
         report.modelPath = cli.get("model");
         report.warmup = warmup;
         report.repeats = repeats;
+        report.topLayers = cli.getInt("layers");
         cv::Ptr<cv::anomaly::LocalGlobalFlow> detector =
             cv::anomaly::LocalGlobalFlow::create(report.modelPath);
         report.method = detector->getMethod();
@@ -189,6 +191,9 @@ int main(int argc, char** argv)
         report.stageNames = layout.stages();
         const cv::dnn::MatShape oneImage = {1, 3, report.inputSize.height, report.inputSize.width};
         report.stageFlops = layout.flops(net, oneImage);
+        report.layerNames = layout.layerNames();
+        report.layerTypes = layout.layerTypes();
+        report.layerFlops = layout.layerFlops(net, oneImage);
         report.totalFlops =
             std::accumulate(report.stageFlops.begin(), report.stageFlops.end(), 0.0);
         const cv::anomaly::InputSpec spec = ab::inputSpecOf(*detector);
@@ -200,9 +205,9 @@ int main(int argc, char** argv)
                 c.threads = t;
                 c.batch = b;
                 c.detectSecondsPerImage = detectTimes[next++];
-                c.stages =
-                    ab::medianStageSecondsPerImage(net, layout, spec, b == 1 ? single : images,
-                                                   outputNames, warmup, repeats, tick);
+                c.stages = ab::medianStageSecondsPerImage(net, layout, *detector, spec,
+                                                          b == 1 ? single : images, outputNames,
+                                                          warmup, repeats, tick);
                 report.configs.push_back(c);
             }
         }

@@ -57,14 +57,18 @@ double medianDetectSecondsPerImage(cv::anomaly::LocalGlobalFlow& detector,
 }
 
 StageTimes medianStageSecondsPerImage(cv::dnn::Net& net, const StageLayout& layout,
+                                      cv::anomaly::LocalGlobalFlow& detector,
                                       const cv::anomaly::InputSpec& spec,
                                       const std::vector<cv::Mat>& images,
                                       const std::vector<cv::String>& outputNames, int warmup,
                                       int repeats, const IterationDone& done)
 {
     const double n = double(images.size());
-    std::vector<double> pre, forward, overhead;
+    std::vector<double> pre, forward, overhead, post;
     std::vector<std::vector<double>> stages(layout.stages().size());
+    std::vector<std::vector<double>> layers(layout.layerNames().size());
+    cv::anomaly::AnomalyResult one;
+    std::vector<cv::anomaly::AnomalyResult> many;
     std::vector<cv::Mat> outputs;
     cv::Mat blob;
     for (int i = 0; i < warmup + repeats; ++i) {
@@ -76,6 +80,13 @@ StageTimes medianStageSecondsPerImage(cv::dnn::Net& net, const StageLayout& layo
         net.forward(outputs, outputNames);
         const double forwardSeconds = clock.seconds();
         const std::vector<double> perStage = layout.lastForwardSeconds(net);
+        const std::vector<double> perLayer = layout.layerSeconds(net);
+        clock.restart();
+        if (images.size() == 1)
+            detector.detect(images[0], one);
+        else
+            detector.detectBatch(images, many);
+        const double detectSeconds = clock.seconds();
         done();
         if (i < warmup)
             continue;
@@ -83,15 +94,21 @@ StageTimes medianStageSecondsPerImage(cv::dnn::Net& net, const StageLayout& layo
         forward.push_back(forwardSeconds / n);
         overhead.push_back(
             (forwardSeconds - std::accumulate(perStage.begin(), perStage.end(), 0.0)) / n);
+        post.push_back((detectSeconds - preSeconds - forwardSeconds) / n);
         for (size_t s = 0; s < perStage.size(); ++s)
             stages[s].push_back(perStage[s] / n);
+        for (size_t l = 0; l < perLayer.size(); ++l)
+            layers[l].push_back(perLayer[l] / n);
     }
     StageTimes t;
     t.preprocess = median(pre);
     t.forward = median(forward);
     t.dnnOverhead = median(overhead);
+    t.postprocess = median(post);
     for (const auto& values : stages)
         t.stages.push_back(median(values));
+    for (const auto& values : layers)
+        t.layers.push_back(median(values));
     return t;
 }
 

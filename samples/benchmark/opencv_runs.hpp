@@ -32,9 +32,14 @@ struct StageTimes
     std::vector<double> stages;  // per StageLayout stage, from the layer timings
     double forward = 0;          // wall time of setInput + forward
     double dnnOverhead = 0;      // forward minus the sum of the layer timings
+    double postprocess = 0;      // detect() time minus preprocess and forward of the same iteration
+    std::vector<double> layers;  // per StageLayout layer
 };
 
+/** Each iteration runs makeInputBlob + the net (timed per layer) and then detect()/detectBatch()
+on the same images, so the postprocessing share is measured under the same machine load. */
 StageTimes medianStageSecondsPerImage(cv::dnn::Net& net, const StageLayout& layout,
+                                      cv::anomaly::LocalGlobalFlow& detector,
                                       const cv::anomaly::InputSpec& spec,
                                       const std::vector<cv::Mat>& images,
                                       const std::vector<cv::String>& outputNames, int warmup,

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 
 namespace anomaly_benchmark {
 
@@ -57,17 +58,18 @@ void printReport(const BenchmarkReport& r, std::ostream& out)
         out << "---|";
     out << "---|---|---|---|\n";
     for (const auto& c : r.configs) {
-        const double post = c.detectSecondsPerImage - c.stages.preprocess - c.stages.forward;
         out << "| " << c.threads << " | " << c.batch << " | " << ms(c.stages.preprocess) << " |";
         for (double s : c.stages.stages)
             out << " " << ms(s) << " |";
-        out << " " << ms(c.stages.dnnOverhead) << " | " << ms(post) << " | "
+        out << " " << ms(c.stages.dnnOverhead) << " | " << ms(c.stages.postprocess) << " | "
             << ms(c.detectSecondsPerImage) << " | " << fixed(1.0 / c.detectSecondsPerImage, 1)
             << " |\n";
     }
-    out << "\npostprocess = detect() total - preprocess - net forward (medians of separate runs; "
-           "can be slightly negative when it is tiny). dnn other = net forward wall time - sum of "
-           "layer timings.\n";
+    out << "\nStage columns: medians over runs that each do makeInputBlob + net forward (layer "
+           "timings from getPerfProfile, summed by node-name prefix) + detect() on the same "
+           "images; postprocess = detect() - preprocess - net forward of the same run; dnn other = "
+           "net forward wall time - sum of layer timings. detect() total and images/s: separate "
+           "runs of detect() alone.\n";
 
     out << "\nFLOPs per image (cv::dnn::Net::getFLOPS per layer; Conv and MatMul from their "
            "shapes; "
@@ -106,6 +108,34 @@ void printReport(const BenchmarkReport& r, std::ostream& out)
             out << " " << r.stageNames[i] << " " << fixed(g, 1) << " ("
                 << fixed(100.0 * g / peakFor(r, c.threads), 0) << " %)";
         }
+    }
+    for (const auto& c : r.configs) {
+        if (c.batch != 1 || r.topLayers <= 0)
+            continue;
+        std::vector<size_t> order(c.stages.layers.size());
+        for (size_t i = 0; i < order.size(); ++i)
+            order[i] = i;
+        std::sort(order.begin(), order.end(),
+                  [&](size_t a, size_t b) { return c.stages.layers[a] > c.stages.layers[b]; });
+        out << "\n\nSlowest layers, " << c.threads
+            << " thread(s), batch 1 (median ms, MFLOPs):\n\n| layer | type | ms | MFLOPs |\n"
+               "|---|---|---|---|\n";
+        for (size_t k = 0; k < order.size() && int(k) < r.topLayers; ++k)
+            out << "| " << r.layerNames[order[k]] << " | " << r.layerTypes[order[k]] << " | "
+                << ms(c.stages.layers[order[k]]) << " | " << fixed(r.layerFlops[order[k]] / 1e6, 1)
+                << " |\n";
+        std::map<std::string, double> byType;
+        for (size_t i = 0; i < order.size(); ++i)
+            byType[r.layerTypes[i]] += c.stages.layers[i];
+        std::vector<std::pair<double, std::string>> types;
+        for (const auto& kv : byType)
+            types.emplace_back(kv.second, kv.first);
+        std::sort(types.rbegin(), types.rend());
+        out << "\nTime by layer type: ";
+        for (size_t k = 0; k < types.size() && k < 10; ++k)
+            out << types[k].second << " " << ms(types[k].first)
+                << (k + 1 < std::min<size_t>(types.size(), 10) ? ", " : "");
+        break;
     }
     out << "\n\nMemory (/proc/self/status): VmRSS at start " << fixed(r.startRssMiB, 0)
         << " MiB; VmHWM after the detect() runs " << fixed(r.detectorPeakMiB, 0)

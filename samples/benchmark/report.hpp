@@ -47,6 +47,9 @@ struct BenchmarkReport
     std::vector<std::string> stageNames;
     std::vector<double> stageFlops;  // per image
     double totalFlops = 0;           // per image, cv::dnn::Net::getFLOPS
+    std::vector<std::string> layerNames, layerTypes;
+    std::vector<double> layerFlops;  // per image, parallel to layerNames
+    int topLayers = 0;               // slowest layers to list
     std::vector<ConfigResult> configs;
     double startRssMiB = 0, detectorPeakMiB = 0, finalPeakMiB = 0;
     std::vector<MatmulPeak> peaks;

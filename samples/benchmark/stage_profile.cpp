@@ -51,28 +51,49 @@ StageLayout::StageLayout(cv::dnn::Net& net)
             it = stages_.insert(stages_.end(), stage);
         layerIds_.push_back(net.getLayerId(name));
         stageOfLayer_.push_back(int(it - stages_.begin()));
+        layerNames_.push_back(name);
+        layerTypes_.push_back(net.getLayer(layerIds_.back())->type);
     }
 }
 
-std::vector<double> StageLayout::lastForwardSeconds(cv::dnn::Net& net) const
+std::vector<double> StageLayout::layerSeconds(cv::dnn::Net& net) const
 {
     // timings[i] belongs to layer id i + 1 (id 0 is the input layer).
     std::vector<double> timings;
     net.getPerfProfile(timings);
-    std::vector<double> seconds(stages_.size(), 0.0);
+    std::vector<double> seconds(layerIds_.size(), 0.0);
     for (size_t i = 0; i < layerIds_.size(); ++i) {
         const size_t index = size_t(layerIds_[i] - 1);
         if (index < timings.size())
-            seconds[size_t(stageOfLayer_[i])] += timings[index] / cv::getTickFrequency();
+            seconds[i] = timings[index] / cv::getTickFrequency();
     }
+    return seconds;
+}
+
+std::vector<double> StageLayout::layerFlops(cv::dnn::Net& net,
+                                            const cv::dnn::MatShape& inputShape) const
+{
+    std::vector<double> perLayer;
+    for (int id : layerIds_)
+        perLayer.push_back(anomaly_benchmark::layerFlops(net, id, inputShape));
+    return perLayer;
+}
+
+std::vector<double> StageLayout::lastForwardSeconds(cv::dnn::Net& net) const
+{
+    const std::vector<double> perLayer = layerSeconds(net);
+    std::vector<double> seconds(stages_.size(), 0.0);
+    for (size_t i = 0; i < perLayer.size(); ++i)
+        seconds[size_t(stageOfLayer_[i])] += perLayer[i];
     return seconds;
 }
 
 std::vector<double> StageLayout::flops(cv::dnn::Net& net, const cv::dnn::MatShape& inputShape) const
 {
+    const std::vector<double> perLayer = layerFlops(net, inputShape);
     std::vector<double> perStage(stages_.size(), 0.0);
-    for (size_t i = 0; i < layerIds_.size(); ++i)
-        perStage[size_t(stageOfLayer_[i])] += layerFlops(net, layerIds_[i], inputShape);
+    for (size_t i = 0; i < perLayer.size(); ++i)
+        perStage[size_t(stageOfLayer_[i])] += perLayer[i];
     return perStage;
 }
 

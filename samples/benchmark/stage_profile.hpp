@@ -21,6 +21,14 @@ public:
     explicit StageLayout(cv::dnn::Net& net);
 
     const std::vector<std::string>& stages() const { return stages_; }
+    /** Layer names and types, in the order of layerSeconds() and layerFlops(). */
+    const std::vector<std::string>& layerNames() const { return layerNames_; }
+    const std::vector<std::string>& layerTypes() const { return layerTypes_; }
+
+    /** Seconds per layer of the net's last forward() (fused layers report 0). */
+    std::vector<double> layerSeconds(cv::dnn::Net& net) const;
+    /** FLOPs per layer for one input shape (see flops()). */
+    std::vector<double> layerFlops(cv::dnn::Net& net, const cv::dnn::MatShape& inputShape) const;
 
     /** Seconds per stage of the net's last forward() (cv::dnn::Net::getPerfProfile). Fused layers
     report 0 and their time is in the layer they were fused into. */
@@ -35,6 +43,7 @@ private:
     std::vector<std::string> stages_;
     std::vector<int> layerIds_;
     std::vector<int> stageOfLayer_;  // parallel to layerIds_
+    std::vector<std::string> layerNames_, layerTypes_;
 };
 
 }  // namespace anomaly_benchmark
