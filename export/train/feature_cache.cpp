@@ -1,12 +1,12 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "feature_cache.hpp"
 
-#include "progress_bar.hpp"
-
 #include <onnx_graph.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <progress_bar.hpp>
 
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -115,7 +115,9 @@ std::vector<torch::Tensor> extractFeatures(Backbone& backbone, std::vector<std::
         all.push_back(
             torch::empty({int64_t(paths.size()), g.channels[s], g.heights[s], g.widths[s]}));
     std::vector<std::string> used;
-    ProgressBar bar("features", (long long)paths.size(), "img");
+    std::optional<anomaly_samples::ProgressBar> bar;
+    if (showProgress)
+        bar.emplace("features", long(paths.size()), "img");
     std::vector<cv::Mat> batch;
     auto flush = [&]() {
         if (batch.empty())
@@ -140,12 +142,12 @@ std::vector<torch::Tensor> extractFeatures(Backbone& backbone, std::vector<std::
         used.push_back(paths[i]);
         if (int(batch.size()) == batchSize)
             flush();
-        if (showProgress)
-            bar.update((long long)(i + 1));
+        if (bar)
+            bar->update(long(i + 1));
     }
     flush();
-    if (showProgress)
-        bar.finish();
+    if (bar)
+        bar->finish();
     for (auto& t : all)
         t = t.narrow(0, 0, int64_t(used.size())).contiguous();
     paths = used;

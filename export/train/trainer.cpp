@@ -1,13 +1,14 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "trainer.hpp"
 
-#include "progress_bar.hpp"
-
 #include <unistd.h>
+#include <progress_bar.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <stdexcept>
 
@@ -111,8 +112,14 @@ TrainResult trainHead(AnomalyHeadImpl& head, const std::vector<torch::Tensor>& f
     head.train();
     TrainResult result;
     result.epochsDone = startEpoch;
-    ProgressBar bar("train", (long long)(options.epochs - startEpoch) * count, "img");
-    long long seen = 0;
+    const auto start = std::chrono::steady_clock::now();
+    const auto elapsedSeconds = [&] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
+    std::optional<anomaly_samples::ProgressBar> bar;
+    if (options.showProgress)
+        bar.emplace("train", long(options.epochs - startEpoch) * long(count), "img");
+    long seen = 0;
     for (int epoch = startEpoch; epoch < options.epochs; ++epoch) {
         const auto order = epochOrder(count, options.seed, epoch);
         double lossSum = 0;
@@ -137,19 +144,20 @@ TrainResult trainHead(AnomalyHeadImpl& head, const std::vector<torch::Tensor>& f
             lossSum += loss;
             ++steps;
             seen += end - begin;
-            if (options.showProgress) {
+            if (bar) {
                 char status[96];
                 std::snprintf(status, sizeof status, "epoch %d/%d loss %.4f", epoch + 1,
                               options.epochs, lossSum / steps);
-                bar.update(seen, status);
+                bar->update(seen, status);
             }
             if (stopRequested().load()) {
-                bar.finish();
+                if (bar)
+                    bar->finish();
                 if (!options.checkpointPath.empty())
                     saveCheckpoint(options.checkpointPath, head, optimizer, epoch, step + 1,
                                    options.runSignature);
                 result.stopped = true;
-                result.seconds = bar.elapsedSeconds();
+                result.seconds = elapsedSeconds();
                 return result;
             }
         }
@@ -159,9 +167,9 @@ TrainResult trainHead(AnomalyHeadImpl& head, const std::vector<torch::Tensor>& f
             saveCheckpoint(options.checkpointPath, head, optimizer, epoch + 1, 0,
                            options.runSignature);
     }
-    if (options.showProgress)
-        bar.finish();
-    result.seconds = bar.elapsedSeconds();
+    if (bar)
+        bar->finish();
+    result.seconds = elapsedSeconds();
     head.eval();
     return result;
 }

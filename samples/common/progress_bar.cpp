@@ -47,6 +47,17 @@ void ProgressBar::update(long done)
     }
 }
 
+void ProgressBar::update(long done, const std::string& status)
+{
+    status_ = status;
+    update(done);
+}
+
+double ProgressBar::elapsedSeconds() const
+{
+    return std::chrono::duration<double>(Clock::now() - start_).count();
+}
+
 void ProgressBar::finish()
 {
     if (finished_)
@@ -58,7 +69,7 @@ void ProgressBar::finish()
 void ProgressBar::draw(bool final)
 {
     constexpr int kWidth = 30;
-    const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+    const double elapsed = elapsedSeconds();
     const double fraction = total_ > 0 ? static_cast<double>(done_) / total_ : 1.0;
     const int filled = static_cast<int>(fraction * kWidth + 0.5);
     const std::string bar = std::string(filled, '#') + std::string(kWidth - filled, '.');
@@ -74,9 +85,12 @@ void ProgressBar::draw(bool final)
     }
     // On a terminal the line is redrawn in place; elsewhere every state gets its own line.
     const bool endLine = final || !interactive_;
-    std::fprintf(stream_, "%s%s [%s] %ld/%ld  %.1f %s/s  %s%s", interactive_ ? "\r" : "",
+    if (!status_.empty())
+        timing += "  " + status_;
+    // "\033[K" clears what a longer previous status left at the end of the line.
+    std::fprintf(stream_, "%s%s [%s] %ld/%ld  %.1f %s/s  %s%s%s", interactive_ ? "\r" : "",
                  label_.c_str(), bar.c_str(), done_, total_, rate, unit_.c_str(), timing.c_str(),
-                 endLine ? "\n" : "   ");
+                 interactive_ ? "\033[K" : "", endLine ? "\n" : "   ");
     std::fflush(stream_);
 }
 

@@ -9,7 +9,7 @@
 
 namespace anomaly_samples {
 
-/** @brief Draws "label [#####.....] 45/320  12.3 img/s  ETA 0:22" on one line of a stream
+/** @brief Draws "label [#####.....] 45/320  12.3 img/s  ETA 0:22  <status>" on one line of a stream
 (stderr by default), at most ten times a second, and a final line with the total time. When the
 stream is not a terminal (a log file, a pipe) it prints a full line every five seconds instead, so
 logs are not flooded with carriage returns. */
@@ -20,9 +20,15 @@ public:
 
     /** @brief Sets the number of finished items and redraws when due. */
     void update(long done);
+    /** @brief Sets the number of finished items and a short status shown after the ETA (e.g.
+    "epoch 2/8 loss 0.41"); redraws when due. */
+    void update(long done, const std::string& status);
     /** @brief Draws the final state and ends the line. Called by the destructor if not before. */
     void finish();
     ~ProgressBar();
+
+    /** @brief Seconds since the bar was created. */
+    double elapsedSeconds() const;
 
     ProgressBar(const ProgressBar&) = delete;
     ProgressBar& operator=(const ProgressBar&) = delete;
@@ -34,6 +40,7 @@ private:
     std::string label_;
     long total_;
     std::string unit_;
+    std::string status_;
     FILE* stream_;
     long done_ = 0;
     bool finished_ = false;
