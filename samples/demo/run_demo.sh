@@ -61,7 +61,7 @@ else
 fi
 
 step "2/5 default backbone"
-BACKBONE="$("$FETCH_BACKBONE" | tail -n 1)"
+BACKBONE="$("$FETCH_BACKBONE" "$BUILD" | tail -n 1)"
 [ -f "$BACKBONE" ] || die "fetch_default_backbone.sh did not give a backbone file (last line: '$BACKBONE')"
 echo "backbone: $BACKBONE"
 
