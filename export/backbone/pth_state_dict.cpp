@@ -1,5 +1,6 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "pth_state_dict.hpp"
+#include "file_bytes.hpp"
 
 #include <torch/serialize.h>
 
@@ -9,14 +10,6 @@
 
 namespace anomaly_backbone {
 namespace {
-
-std::string readWholeFile(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw std::runtime_error("cannot open " + path);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 /** Collects tensors of (possibly nested) dicts; nested keys are joined with '.'. */
 void addDictEntries(const c10::IValue& value, const std::string& prefix, StateDict& out)

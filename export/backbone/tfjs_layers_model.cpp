@@ -1,5 +1,6 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "tfjs_layers_model.hpp"
+#include "file_bytes.hpp"
 
 #include <opencv2/core.hpp>
 
@@ -10,14 +11,6 @@
 
 namespace anomaly_backbone {
 namespace {
-
-std::string readWholeFile(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw std::runtime_error("cannot open " + path);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 /** OpenCV's JSON reader refuses `null`; Keras configs use it for unset fields, which the
 converter never reads, so every null outside a string becomes 0. */
