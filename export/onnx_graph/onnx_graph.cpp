@@ -1,12 +1,11 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "onnx_graph.hpp"
 
+#include "atomic_file.hpp"
+
 #include <onnx/checker.h>
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -245,19 +244,11 @@ void OnnxGraphBuilder::save(const std::string& path) const
     } catch (const std::exception& e) {
         throw std::runtime_error("ONNX check failed for " + path + ": " + e.what());
     }
-    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out || !model_.SerializeToOstream(&out) || !out.flush()) {
-            out.close();
-            std::remove(tmp.c_str());
-            throw std::runtime_error("cannot write " + tmp);
-        }
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw std::runtime_error("cannot rename " + tmp + " to " + path);
-    }
+    writeFileAtomically(path, [this](const std::string& temporary) {
+        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+        if (!out || !model_.SerializeToOstream(&out) || !out.flush())
+            throw std::runtime_error("cannot write " + temporary);
+    });
 }
 
 onnx::ModelProto loadOnnxModel(const std::string& path)

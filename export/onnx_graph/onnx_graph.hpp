@@ -67,7 +67,7 @@ public:
     onnx::ModelProto& model() { return model_; }
     const onnx::ModelProto& model() const { return model_; }
 
-    /** Runs onnx::checker::check_model, writes `<path>.tmp.<pid>` and renames it over path.
+    /** Runs onnx::checker::check_model and writes path through writeFileAtomically.
     Throws std::runtime_error (naming the path) on any failure; no partial file is left. */
     void save(const std::string& path) const;
 

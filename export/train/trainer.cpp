@@ -1,7 +1,7 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "trainer.hpp"
 
-#include <unistd.h>
+#include <atomic_file.hpp>
 #include <progress_bar.hpp>
 
 #include <algorithm>
@@ -38,12 +38,8 @@ void saveCheckpoint(const std::string& path, AnomalyHeadImpl& head, torch::optim
         std::lock_guard<std::mutex> lock(gen.mutex());
         archive.write("rng_state", gen.get_state());
     }
-    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    archive.save_to(tmp);
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw std::runtime_error("cannot write checkpoint " + path);
-    }
+    anomaly_export::writeFileAtomically(
+        path, [&archive](const std::string& temporary) { archive.save_to(temporary); });
 }
 
 /** Restores a checkpoint; returns {epochs done, steps done in the next epoch}. */
@@ -101,6 +97,8 @@ TrainResult trainHead(AnomalyHeadImpl& head, const std::vector<torch::Tensor>& f
         head.parameters(),
         torch::optim::AdamOptions(options.learningRate).weight_decay(options.weightDecay));
     int startEpoch = 0, startStep = 0;
+    if (!options.checkpointPath.empty())
+        anomaly_export::removeTemporariesOfDeadWriters(options.checkpointPath);
     if (options.resume) {
         if (options.checkpointPath.empty() || access(options.checkpointPath.c_str(), R_OK) != 0)
             throw std::runtime_error("--resume given but no checkpoint at '" +
