@@ -113,9 +113,7 @@ std::string exportFlowMap(GraphEmitter& g, FlowImpl& flow, const std::string& x)
         z = g.channelAffinePermute(g.concatChannels({x1, y2}), block.globalScale(), block.offset,
                                    block.permutation);
     }
-    // 1 - exp(-0.5 mean_c z^2): the mean and -0.5 in one Conv, the "1 -" in another.
-    const auto e = g.unary("Exp", g.channelMean(g.binary("Mul", z, z), -0.5f));
-    return g.pointwise(e, torch::full({1, 1}, -1.f), torch::full({1}, 1.f));
+    return g.channelMean(g.binary("Mul", z, z), 0.5f);
 }
 
 std::string exportSquaredErrorMap(GraphEmitter& g, const std::string& a, const std::string& b)

@@ -30,7 +30,7 @@ std::string exportAttention(GraphEmitter& g, AttentionImpl& attn, const TokenSou
                             const torch::Tensor& mask = {});
 std::string exportLayerNorm(GraphEmitter& g, ChannelLayerNormImpl& norm, const std::string& x);
 std::string exportMlp(GraphEmitter& g, MlpImpl& mlp, const std::string& x);
-/** Exports a flow and its likelihood anomaly map 1 - exp(-0.5 mean_c z^2). */
+/** Exports a flow and its likelihood anomaly map 0.5 * mean_c z^2. */
 std::string exportFlowMap(GraphEmitter& g, FlowImpl& flow, const std::string& x);
 /** Mean over channels of (a - b)^2. */
 std::string exportSquaredErrorMap(GraphEmitter& g, const std::string& a, const std::string& b);

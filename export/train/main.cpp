@@ -2,8 +2,8 @@
 // anomaly_train: trains a LocalGlobalFlow model on good images and writes one ONNX model file.
 #include "calibration.hpp"
 #include "feature_cache.hpp"
-#include "heads.hpp"
 #include "model_export.hpp"
+#include "standardized_head.hpp"
 #include "trainer.hpp"
 
 #include <opencv2/anomaly/dataset.hpp>
@@ -161,7 +161,8 @@ int run(int argc, char** argv)
 
     const auto features = extractFeatures(backbone, trainPaths, policy, 8, !quiet);
     HeadOptions headOptions = defaultHeadOptions(preset, size);
-    auto head = makeHead(headOptions, backbone.geometry);
+    auto head = makeStandardizedHead(headOptions, backbone.geometry);
+    head->fitFeatureStatistics(features);
     const double flops = headFlops(*head, backbone.geometry);
     std::fprintf(stderr,
                  "%s %s head: %.3f GFLOPs per %dx%d image, %zu training images, %zu held out\n",
@@ -191,6 +192,7 @@ int run(int argc, char** argv)
                      train.checkpointPath.c_str());
         return 130;
     }
+    head->fitMapStatistics(features, batch);
     head->eval();
 
     auto builder = buildMergedModel(backbone.model, *head, backbone.geometry);

@@ -148,7 +148,7 @@ torch::Tensor flowNll(const torch::Tensor& z, const torch::Tensor& logDet)
 
 torch::Tensor likelihoodAnomalyMap(const torch::Tensor& z)
 {
-    return 1.0 - torch::exp(-0.5 * z.pow(2).mean(1, true));
+    return 0.5 * z.pow(2).mean(1, true);
 }
 
 torch::Tensor squaredErrorMap(const torch::Tensor& a, const torch::Tensor& b)

@@ -3,8 +3,8 @@
 
 #include "measurement.hpp"
 
-#include <heads.hpp>
 #include <onnx_graph.hpp>
+#include <standardized_head.hpp>
 
 namespace anomaly_benchmark {
 
@@ -66,7 +66,7 @@ std::vector<HeadPeerRow> benchmarkTorchHead(const std::string& method, const std
         geometry.widths[size_t(s)] = inputSize.width >> (s + 2);
     }
     torch::manual_seed(0);
-    auto head = anomaly_train::makeHead(
+    auto head = anomaly_train::makeStandardizedHead(
         anomaly_train::defaultHeadOptions(anomaly_train::parsePreset(method),
                                           anomaly_train::parseModelSize(modelSize)),
         geometry);

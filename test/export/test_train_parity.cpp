@@ -2,8 +2,8 @@
 // A tiny model of each preset is trained, merged with the test backbone and exported; the runtime
 // (cv::dnn on the merged graph, and LocalGlobalFlow) must reproduce the LibTorch forward pass.
 #include "feature_cache.hpp"
-#include "heads.hpp"
 #include "model_export.hpp"
+#include "standardized_head.hpp"
 #include "test_helpers.hpp"
 #include "testing/test_backbone.hpp"
 #include "trainer.hpp"
@@ -50,12 +50,15 @@ TrainedModel trainTiny(Preset preset, const std::vector<cv::Mat>& images)
     TrainedModel m;
     m.backbone = loadBackbone(makeTestBackbone(kImageSize, {8, 12, 16}, 3), "test backbone");
     const auto features = extractFeatures(m.backbone, images);
-    m.head = makeHead(tinyOptions(preset), m.backbone.geometry);
+    auto head = makeStandardizedHead(tinyOptions(preset), m.backbone.geometry);
+    head->fitFeatureStatistics(features);
     TrainOptions t;
     t.epochs = 2;
     t.batch = 4;
     t.showProgress = false;
-    trainHead(*m.head, features, t);
+    trainHead(*head, features, t);
+    head->fitMapStatistics(features, 4);
+    m.head = head.ptr();
     m.head->eval();
     auto builder = buildMergedModel(m.backbone.model, *m.head, m.backbone.geometry);
     const std::pair<const char*, const char*> meta[] = {{"anomaly.format_version", "1.0"},
@@ -199,7 +202,7 @@ TEST(TrainHead, LiteHeadsStayWithinTwoGigaflopsAt256)
     g.heights = g.widths = {64, 32, 16};
     for (Preset p : {Preset::Lgnf, Preset::Dadf, Preset::Lgfdr}) {
         torch::manual_seed(0);
-        auto head = makeHead(defaultHeadOptions(p, ModelSize::Lite), g);
+        auto head = makeStandardizedHead(defaultHeadOptions(p, ModelSize::Lite), g);
         const double flops = headFlops(*head, g);
         EXPECT_GT(flops, 1e7) << presetName(p);
         EXPECT_LE(flops, 2e9) << presetName(p);

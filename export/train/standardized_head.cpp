@@ -1,0 +1,129 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+#include "standardized_head.hpp"
+
+#include <string>
+
+namespace anomaly_train {
+
+namespace {
+
+/** A standard deviation kept away from zero: positions or channels that never vary in training
+(dead ReLU channels, constant padding) would otherwise turn tiny test deviations into huge values.
+*/
+torch::Tensor safeStd(const torch::Tensor& variance)
+{
+    const auto std = variance.clamp_min(0).sqrt();
+    return std.clamp_min(std::max(1e-6, 0.05 * std.mean().item<double>()));
+}
+
+std::array<torch::Tensor, 3> mapsOf(const HeadOutput& out)
+{
+    return {out.anomalyMap, out.localMap, out.globalMap};
+}
+
+}  // namespace
+
+StandardizedHeadImpl::StandardizedHeadImpl(std::shared_ptr<AnomalyHeadImpl> inner,
+                                           const HeadGeometry& geometry)
+    : inner_(register_module("inner", std::move(inner)))
+{
+    for (int s = 0; s < 3; ++s) {
+        const auto name = std::to_string(s);
+        featureShift_[size_t(s)] =
+            register_buffer("feature_shift_" + name, torch::zeros({1, geometry.channels[s], 1, 1}));
+        featureScale_[size_t(s)] =
+            register_buffer("feature_scale_" + name, torch::ones({1, geometry.channels[s], 1, 1}));
+        const std::vector<int64_t> mapShape{1, 1, geometry.mapHeight(), geometry.mapWidth()};
+        mapShift_[size_t(s)] = register_buffer("map_shift_" + name, torch::zeros(mapShape));
+        mapScale_[size_t(s)] = register_buffer("map_scale_" + name, torch::ones(mapShape));
+    }
+}
+
+void StandardizedHeadImpl::fitFeatureStatistics(const std::vector<torch::Tensor>& features)
+{
+    torch::NoGradGuard noGrad;
+    for (size_t s = 0; s < 3; ++s) {
+        const auto f = features[s].to(torch::kDouble);
+        const auto mean = f.mean({0, 2, 3}, true);
+        const auto variance = (f - mean).pow(2).mean({0, 2, 3}, true);
+        featureShift_[s].copy_(-mean);
+        featureScale_[s].copy_(1.0 / safeStd(variance));
+    }
+}
+
+void StandardizedHeadImpl::fitMapStatistics(const std::vector<torch::Tensor>& features,
+                                            int64_t batch)
+{
+    torch::NoGradGuard noGrad;
+    inner_->eval();
+    const int64_t count = features.front().size(0);
+    std::array<torch::Tensor, 3> sum, sumSquares;
+    for (int64_t begin = 0; begin < count; begin += batch) {
+        const int64_t n = std::min(batch, count - begin);
+        std::vector<torch::Tensor> slice;
+        for (const auto& f : features)
+            slice.push_back(f.narrow(0, begin, n));
+        const auto maps = mapsOf(inner_->forward(standardizeFeatures(slice)));
+        for (size_t k = 0; k < 3; ++k) {
+            const auto m = maps[k].to(torch::kDouble);
+            sum[k] = begin == 0 ? m.sum(0, true) : sum[k] + m.sum(0, true);
+            sumSquares[k] =
+                begin == 0 ? m.pow(2).sum(0, true) : sumSquares[k] + m.pow(2).sum(0, true);
+        }
+    }
+    for (size_t k = 0; k < 3; ++k) {
+        const auto mean = sum[k] / double(count);
+        const auto variance = sumSquares[k] / double(count) - mean.pow(2);
+        mapShift_[k].copy_(-mean);
+        mapScale_[k].copy_(1.0 / safeStd(variance));
+    }
+}
+
+std::vector<torch::Tensor> StandardizedHeadImpl::standardizeFeatures(
+    const std::vector<torch::Tensor>& features) const
+{
+    std::vector<torch::Tensor> out;
+    for (size_t s = 0; s < 3; ++s)
+        out.push_back((features[s] + featureShift_[s]) * featureScale_[s]);
+    return out;
+}
+
+HeadOutput StandardizedHeadImpl::forward(const std::vector<torch::Tensor>& features)
+{
+    HeadOutput out = inner_->forward(standardizeFeatures(features));
+    out.anomalyMap = (out.anomalyMap + mapShift_[0]) * mapScale_[0];
+    out.localMap = (out.localMap + mapShift_[1]) * mapScale_[1];
+    out.globalMap = (out.globalMap + mapShift_[2]) * mapScale_[2];
+    return out;
+}
+
+ExportedMaps StandardizedHeadImpl::exportGraph(GraphEmitter& g,
+                                               const std::vector<std::string>& features)
+{
+    // Constants of binaryConstant have no batch dimension: [C, 1, 1] and [1, h, w].
+    std::vector<std::string> standardized;
+    {
+        StageScope stage(g, stage::kTokens);
+        for (size_t s = 0; s < 3; ++s)
+            standardized.push_back(
+                g.binaryConstant("Mul", g.binaryConstant("Add", features[s], featureShift_[s][0]),
+                                 featureScale_[s][0]));
+    }
+    ExportedMaps maps = inner_->exportGraph(g, standardized);
+    StageScope stage(g, stage::kMaps);
+    const auto standardizeMap = [&](const std::string& map, size_t k) {
+        return g.binaryConstant("Mul", g.binaryConstant("Add", map, mapShift_[k][0]),
+                                mapScale_[k][0]);
+    };
+    maps.anomalyMap = standardizeMap(maps.anomalyMap, 0);
+    maps.localMap = standardizeMap(maps.localMap, 1);
+    maps.globalMap = standardizeMap(maps.globalMap, 2);
+    return maps;
+}
+
+StandardizedHead makeStandardizedHead(const HeadOptions& options, const HeadGeometry& geometry)
+{
+    return StandardizedHead(makeHead(options, geometry), geometry);
+}
+
+}  // namespace anomaly_train
