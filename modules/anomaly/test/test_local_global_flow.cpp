@@ -15,7 +15,7 @@ Ptr<LocalGlobalFlow> channelMixDetector(bool withLocalGlobal = true)
 
 double maxAbsDiff(const Mat& a, const Mat& b)
 {
-    return norm(a, b, NORM_INF);
+    return cv::norm(a, b, NORM_INF);
 }
 
 TEST(Anomaly_LocalGlobalFlow, uniform_image_scores_its_grey_level)
@@ -257,7 +257,7 @@ TEST(Anomaly_LocalGlobalFlow, four_threads_with_own_instances_match_sequential)
 TEST(Anomaly_LocalGlobalFlow, cuda_request_without_cuda_falls_back_to_cpu)
 {
     if (!dnn::getAvailableTargets(dnn::DNN_BACKEND_CUDA).empty())
-        GTEST_SKIP() << "this OpenCV has a CUDA target; the fallback path is not reachable";
+        ANOMALY_SKIP_TEST("this OpenCV has a CUDA target; the fallback path is not reachable");
     auto detector = LocalGlobalFlow::createFromBuffer(channelMixModel().serialize(),
                                                       dnn::DNN_BACKEND_CUDA, dnn::DNN_TARGET_CUDA);
     EXPECT_EQ(detector->getBackend(), dnn::DNN_BACKEND_OPENCV);

@@ -4,8 +4,12 @@
 
 #ifdef ANOMALY_STANDALONE_TESTS
 #include <gtest/gtest.h>
+/** Skips the current test with a reason (Debian's GoogleTest has GTEST_SKIP). */
+#define ANOMALY_SKIP_TEST(reason) GTEST_SKIP() << (reason)
 #else
 #include "opencv2/ts.hpp"
+/** Skips the current test with a reason (OpenCV's bundled GoogleTest predates GTEST_SKIP). */
+#define ANOMALY_SKIP_TEST(reason) throw ::cvtest::SkipTestException(reason)
 #endif
 
 #include <opencv2/core.hpp>

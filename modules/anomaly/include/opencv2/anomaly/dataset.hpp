@@ -33,9 +33,10 @@ enum DatasetLayout
 /** @brief One test image and its ground truth, as file paths (no pixels are read). */
 struct CV_EXPORTS_W_SIMPLE DatasetSample
 {
-    CV_PROP_RW String imagePath;          //!< the image file
-    CV_PROP_RW String defectType;         //!< "good" or the defect folder's name
-    CV_PROP_RW bool isAnomalous = false;  //!< true for every defect type other than "good"
+    CV_WRAP DatasetSample();       //!< numbers 0, flags false, everything else empty
+    CV_PROP_RW String imagePath;   //!< the image file
+    CV_PROP_RW String defectType;  //!< "good" or the defect folder's name
+    CV_PROP_RW bool isAnomalous;   //!< true for every defect type other than "good"
     /** Ground-truth mask files; a pixel is defective where a mask is > 0. Usually one; MVTec LOCO
     has one per defect; empty when the image has no mask (good images of MVTec AD, or a folder data
     set without masks). */
@@ -45,21 +46,23 @@ struct CV_EXPORTS_W_SIMPLE DatasetSample
 /** @brief One entry of MVTec LOCO's defects_config.json. */
 struct CV_EXPORTS_W_SIMPLE DefectConfig
 {
-    CV_PROP_RW String defectName;                //!< "defect_name"
-    CV_PROP_RW int pixelValue = 0;               //!< "pixel_value": the mask value of this defect
-    CV_PROP_RW double saturationThreshold = 0;   //!< "saturation_threshold"
-    CV_PROP_RW bool relativeSaturation = false;  //!< "relative_saturation"
+    CV_WRAP DefectConfig();                 //!< numbers 0, flags false, everything else empty
+    CV_PROP_RW String defectName;           //!< "defect_name"
+    CV_PROP_RW int pixelValue;              //!< "pixel_value": the mask value of this defect
+    CV_PROP_RW double saturationThreshold;  //!< "saturation_threshold"
+    CV_PROP_RW bool relativeSaturation;     //!< "relative_saturation"
 };
 
 /** @brief The test split of a data set. */
 struct CV_EXPORTS_W_SIMPLE TestSet
 {
-    CV_PROP_RW String root;                              //!< the directory that was read
-    CV_PROP_RW int layout = DATASET_AUTO;                //!< the DatasetLayout that was read
+    CV_WRAP TestSet();       //!< layout DATASET_AUTO, hasMasks false, everything else empty
+    CV_PROP_RW String root;  //!< the directory that was read
+    CV_PROP_RW int layout;   //!< the DatasetLayout that was read
     CV_PROP_RW std::vector<DatasetSample> samples;       //!< sorted by defect type, then file name
     CV_PROP_RW std::vector<DefectConfig> defectConfigs;  //!< MVTec LOCO only; empty otherwise
     /** True when every anomalous sample has a mask, so pixel metrics can be computed. */
-    CV_PROP_RW bool hasMasks = false;
+    CV_PROP_RW bool hasMasks;
 };
 
 /** @brief Detects the layout of a data set directory.

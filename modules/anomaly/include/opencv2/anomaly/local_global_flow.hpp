@@ -16,28 +16,30 @@ namespace anomaly {
 /** @brief One connected defect region of the binary mask. */
 struct CV_EXPORTS_W_SIMPLE DefectRegion
 {
+    CV_WRAP DefectRegion();                 //!< numbers 0, flags false, everything else empty
     CV_PROP_RW Rect box;                    //!< bounding box in input image pixels
     CV_PROP_RW std::vector<Point> contour;  //!< outer contour in input image pixels
-    CV_PROP_RW double area = 0;             //!< number of mask pixels in the region
-    CV_PROP_RW float peakScore = 0.f;       //!< largest raw anomaly value inside the region
+    CV_PROP_RW double area;                 //!< number of mask pixels in the region
+    CV_PROP_RW float peakScore;             //!< largest raw anomaly value inside the region
     CV_PROP_RW Point peakLocation;          //!< where that value is
 };
 
 /** @brief Everything LocalGlobalFlow::detect() says about one image. */
 struct CV_EXPORTS_W_SIMPLE AnomalyResult
 {
-    CV_PROP_RW float score = 0.f;            //!< raw image score (model units)
-    CV_PROP_RW float normalizedScore = 0.f;  //!< in [0,1]; the image threshold maps to 0.5
-    CV_PROP_RW bool isAnomalous = false;     //!< NG label: score >= image threshold
-    CV_PROP_RW Mat anomalyMap;  //!< CV_32F raw per-pixel values at the input's own size
-    CV_PROP_RW Mat mask;        //!< CV_8U, 255 where anomalyMap >= pixel threshold
+    CV_WRAP AnomalyResult();           //!< numbers 0, flags false, everything else empty
+    CV_PROP_RW float score;            //!< raw image score (model units)
+    CV_PROP_RW float normalizedScore;  //!< in [0,1]; the image threshold maps to 0.5
+    CV_PROP_RW bool isAnomalous;       //!< NG label: score >= image threshold
+    CV_PROP_RW Mat anomalyMap;         //!< CV_32F raw per-pixel values at the input's own size
+    CV_PROP_RW Mat mask;               //!< CV_8U, 255 where anomalyMap >= pixel threshold
     CV_PROP_RW std::vector<DefectRegion> regions;  //!< connected regions of the mask
     CV_PROP_RW Mat
         localMap;  //!< CV_32F local-branch map at input size; empty if the model has none
     CV_PROP_RW Mat
         globalMap;  //!< CV_32F global-branch map at input size; empty if the model has none
-    CV_PROP_RW float localScore = 0.f;   //!< image score of localMap (0 when absent)
-    CV_PROP_RW float globalScore = 0.f;  //!< image score of globalMap (0 when absent)
+    CV_PROP_RW float localScore;   //!< image score of localMap (0 when absent)
+    CV_PROP_RW float globalScore;  //!< image score of globalMap (0 when absent)
 };
 
 /** @brief Unsupervised anomaly detector: local-global normality learning with a discrepancy

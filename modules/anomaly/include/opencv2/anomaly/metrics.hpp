@@ -30,11 +30,11 @@ metric that is undefined for the input (for example AUROC with only one class).
 /** @brief Best F1 score over all thresholds ("F1-max", as anomalib reports it). */
 struct CV_EXPORTS_W_SIMPLE F1Max
 {
-    CV_PROP_RW double f1 = 0;  //!< the largest F1 over all thresholds
-    CV_PROP_RW double threshold =
-        0;  //!< the lowest threshold reaching it (predict anomalous at >=)
-    CV_PROP_RW double precision = 0;  //!< precision at that threshold
-    CV_PROP_RW double recall = 0;     //!< recall at that threshold
+    CV_WRAP F1Max();              //!< numbers 0, flags false, everything else empty
+    CV_PROP_RW double f1;         //!< the largest F1 over all thresholds
+    CV_PROP_RW double threshold;  //!< the lowest threshold reaching it (predict anomalous at >=)
+    CV_PROP_RW double precision;  //!< precision at that threshold
+    CV_PROP_RW double recall;     //!< recall at that threshold
 };
 
 /** @brief Area under the ROC curve of image scores (scikit-learn's roc_auc_score). */
@@ -75,9 +75,10 @@ CV_EXPORTS_W F1Max pixelF1Max(InputArrayOfArrays maps, InputArrayOfArrays masks)
 /** @brief The three pooled-pixel metrics of one data set at once. */
 struct CV_EXPORTS_W_SIMPLE PixelMetrics
 {
-    CV_PROP_RW double auroc = 0;  //!< as pixelAUROC()
-    CV_PROP_RW double ap = 0;     //!< as pixelAP()
-    CV_PROP_RW F1Max f1Max;       //!< as pixelF1Max()
+    CV_WRAP PixelMetrics();   //!< numbers 0, flags false, everything else empty
+    CV_PROP_RW double auroc;  //!< as pixelAUROC()
+    CV_PROP_RW double ap;     //!< as pixelAP()
+    CV_PROP_RW F1Max f1Max;   //!< as pixelF1Max()
 };
 
 /** @brief pixelAUROC(), pixelAP() and pixelF1Max() from one ranking of the pixels: about a third

@@ -38,10 +38,11 @@ CV_EXPORTS std::vector<uchar> readFileBytes(const std::string& path);
 /** @brief Where the network input comes from: the preprocessing settings of a model or backbone. */
 struct CV_EXPORTS_W_SIMPLE InputSpec
 {
-    CV_PROP_RW Size size;                    //!< network input width x height
-    CV_PROP_RW bool rgb = true;              //!< network expects RGB (true) or BGR (false)
-    CV_PROP_RW Scalar mean;                  //!< per channel, network order, [0,1] image units
-    CV_PROP_RW Scalar std = Scalar::all(1);  //!< per channel, network order
+    CV_WRAP InputSpec();     //!< size empty, rgb true, mean 0, std 1
+    CV_PROP_RW Size size;    //!< network input width x height
+    CV_PROP_RW bool rgb;     //!< network expects RGB (true) or BGR (false)
+    CV_PROP_RW Scalar mean;  //!< per channel, network order, [0,1] image units
+    CV_PROP_RW Scalar std;   //!< per channel, network order
 };
 
 /** @brief Converts images to the network's NCHW float32 input blob (doc/model-format.md section 4).
