@@ -94,15 +94,21 @@ Calibration calibrateOnGoodImages(cv::anomaly::LocalGlobalFlow& detector,
 {
     std::vector<cv::anomaly::AnomalyResult> results;
     detector.detectBatch(images, results);
-    std::vector<float> scores, pixels;
+    std::vector<float> scores, peaks, pixels;
     for (const auto& r : results) {
         scores.push_back(r.score);
+        double peak = 0;
+        cv::minMaxLoc(r.anomalyMap, nullptr, &peak);
+        peaks.push_back(float(peak));
         samplePixels(r.anomalyMap, pixels);
     }
     Calibration c;
     c.method = rule.text();
     c.imageThreshold = float(applyRule(rule, scores));
-    c.pixelThreshold = float(applyRule(rule, pixels));
+    // The rule on each good image's peak, not on all its pixels: a pixel quantile of 0.995 flags
+    // 0.5% of every good image's pixels, so nearly every good part would show defect regions.
+    // On peaks, good parts show a region as rarely as they are called NG.
+    c.pixelThreshold = float(applyRule(rule, peaks));
     setNormalization(c.imageThreshold, scores, c.imageMin, c.imageMax);
     setNormalization(c.pixelThreshold, pixels, c.pixelMin, c.pixelMax);
     return c;

@@ -35,8 +35,10 @@ struct Calibration
 /** The rule applied to a sample. */
 double applyRule(const CalibrationRule& rule, std::vector<float> values);
 
-/** Runs detector on the held-out good images. Image threshold and pixel threshold from the rule;
-normalisation [min, t + (t - min)] so that the lowest held-out value maps to 0 and t to 0.5. */
+/** Runs detector on the held-out good images. Image threshold: the rule on their scores; pixel
+threshold: the rule on each image's largest map value, so that good images show defect regions as
+rarely as they are called NG. Normalisation [min, t + (t - min)] so that the lowest held-out value
+(score, or map value) maps to 0 and t to 0.5. */
 Calibration calibrateOnGoodImages(cv::anomaly::LocalGlobalFlow& detector,
                                   const std::vector<cv::Mat>& images, const CalibrationRule& rule);
 
