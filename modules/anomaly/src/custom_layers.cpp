@@ -3,6 +3,8 @@
 
 #include "precomp.hpp"
 
+#include <opencv2/dnn/all_layers.hpp>
+
 #include <cmath>
 #include <mutex>
 
@@ -11,6 +13,7 @@ namespace anomaly {
 
 const char* const kLayerNormType = "org.opencv.anomaly.LayerNorm";
 const char* const kChannelAffinePermuteType = "org.opencv.anomaly.ChannelAffinePermute";
+const char* const kRelu6Type = "org.opencv.anomaly.Relu6";
 
 PerChannelNchwLayer::PerChannelNchwLayer(const dnn::LayerParams& params, const char* opName,
                                          std::vector<const char*> parameterNames, size_t blobCount)
@@ -150,6 +153,19 @@ void ChannelAffinePermuteLayer::compute(const Mat& x, Mat& y) const
     });
 }
 
+Ptr<dnn::Layer> createRelu6Layer(dnn::LayerParams& params)
+{
+    // The importer turns constant inputs into blobs; Relu6 has exactly one non-constant input.
+    if (!params.blobs.empty())
+        CV_Error(Error::StsBadArg,
+                 cv::format("Relu6 '%s': expects 1 non-constant input and no initializers, got %d",
+                            params.name.c_str(), int(params.blobs.size())));
+    dnn::LayerParams relu6 = params;
+    relu6.set("min_value", 0.f);
+    relu6.set("max_value", 6.f);
+    return dnn::ReLU6Layer::create(relu6);
+}
+
 void registerCustomLayers()
 {
     static std::once_flag once;
@@ -161,6 +177,8 @@ void registerCustomLayers()
         if (!dnn::LayerFactory::isLayerRegistered(kChannelAffinePermuteType))
             dnn::LayerFactory::registerLayer(kChannelAffinePermuteType,
                                              ChannelAffinePermuteLayer::create);
+        if (!dnn::LayerFactory::isLayerRegistered(kRelu6Type))
+            dnn::LayerFactory::registerLayer(kRelu6Type, createRelu6Layer);
     });
 }
 

@@ -12,6 +12,12 @@ namespace anomaly {
  * them). */
 extern const char* const kLayerNormType;
 extern const char* const kChannelAffinePermuteType;
+extern const char* const kRelu6Type;
+
+/** Factory of the Relu6 op: min(max(x, 0), 6). It returns OpenCV's own ReLU6Layer (an
+ActivationLayer), so the net fuses it into the preceding convolution and the CUDA backend runs it;
+a layer class of ours would do neither. Raises cv::Exception when the node has constant inputs. */
+Ptr<dnn::Layer> createRelu6Layer(dnn::LayerParams& params);
 
 /** Base of our element-wise NCHW layers: one non-constant 4-D input, an output of the same shape,
 and float initializers ("parameters") that each hold one value per channel. Derived layers name

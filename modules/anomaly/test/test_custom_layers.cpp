@@ -3,6 +3,8 @@
 
 #include "onnx_test_writer.hpp"
 
+#include <opencv2/dnn/all_layers.hpp>
+
 #include <algorithm>
 #include <numeric>
 #include <random>
@@ -147,6 +149,116 @@ TEST(Anomaly_CustomLayers, invalid_attributes_and_shapes_raise)
         cv::Exception);
 }
 
+// Conv (3x3, pad 1, bias) -> Relu6: the shape OpenCV fuses. Weights are wide enough that the
+// convolution's outputs fall below 0, inside [0, 6] and above 6.
+constexpr int kConvIn = 3, kConvOut = 4, kConvSize = 6;
+
+TestModel convRelu6Model(const std::vector<float>& weight, const std::vector<float>& bias)
+{
+    TestModel m;
+    m.useCustomDomain();
+    m.input("x", {-1, kConvIn, kConvSize, kConvSize});
+    m.floatTensor("w", {kConvOut, kConvIn, 3, 3}, weight);
+    m.floatTensor("b", {kConvOut}, bias);
+    m.node("Conv", {"x", "w", "b"}, {"conv"},
+           {TestAttr::list("kernel_shape", {3, 3}), TestAttr::list("pads", {1, 1, 1, 1}),
+            TestAttr::list("strides", {1, 1})});
+    m.node("Relu6", {"conv"}, {"y"}, {}, "org.opencv.anomaly");
+    m.output("y", {-1, kConvOut, kConvSize, kConvSize});
+    return m;
+}
+
+/** Direct convolution in double, then the clamp to [0, 6]. Also counts outputs per clamp side. */
+Mat convThenClampReference(const Mat& x, const std::vector<float>& weight,
+                           const std::vector<float>& bias, int counts[3])
+{
+    const int batch = x.size[0];
+    const int shape[] = {batch, kConvOut, kConvSize, kConvSize};
+    Mat ref(4, shape, CV_64F);
+    for (int n = 0; n < batch; ++n)
+        for (int o = 0; o < kConvOut; ++o)
+            for (int i = 0; i < kConvSize; ++i)
+                for (int j = 0; j < kConvSize; ++j) {
+                    double acc = bias[o];
+                    for (int c = 0; c < kConvIn; ++c)
+                        for (int di = 0; di < 3; ++di)
+                            for (int dj = 0; dj < 3; ++dj) {
+                                const int yi = i + di - 1, xj = j + dj - 1;
+                                if (yi < 0 || yi >= kConvSize || xj < 0 || xj >= kConvSize)
+                                    continue;
+                                acc += double(weight[((o * kConvIn + c) * 3 + di) * 3 + dj]) *
+                                       x.at<float>(Vec4i(n, c, yi, xj));
+                            }
+                    counts[acc < 0 ? 0 : acc > 6 ? 2 : 1]++;
+                    ref.at<double>(Vec4i(n, o, i, j)) = std::min(std::max(acc, 0.0), 6.0);
+                }
+    return ref;
+}
+
+int layerIdOfType(const dnn::Net& net, const std::string& type)
+{
+    for (const auto& name : net.getLayerNames()) {
+        const int id = net.getLayerId(name);
+        if (net.getLayer(id)->type == type)
+            return id;
+    }
+    return -1;
+}
+
+TEST(Anomaly_CustomLayers, relu6_after_conv_matches_conv_then_clamp_and_is_fused)
+{
+    RNG rng(13);
+    const auto weight = randomVector(rng, kConvOut * kConvIn * 9, -1.5f, 1.5f);
+    const auto bias = randomVector(rng, kConvOut, -1.f, 4.f);
+    for (bool fusion : {true, false}) {
+        dnn::Net net = importSingleOp(convRelu6Model(weight, bias));
+        net.enableFusion(fusion);
+        const int relu6Id = layerIdOfType(net, "org.opencv.anomaly.Relu6");
+        ASSERT_GT(relu6Id, 0);
+        // OpenCV's own ReLU6 layer: what its conv+activation fusion and CUDA backend recognise.
+        Ptr<dnn::ReLU6Layer> relu6 = net.getLayer(relu6Id).dynamicCast<dnn::ReLU6Layer>();
+        ASSERT_FALSE(relu6.empty());
+        EXPECT_EQ(relu6->minValue, 0.f);
+        EXPECT_EQ(relu6->maxValue, 6.f);
+        for (int batch : {1, 2}) {
+            const int shape[] = {batch, kConvIn, kConvSize, kConvSize};
+            Mat x(4, shape, CV_32F);
+            rng.fill(x, RNG::NORMAL, 0.5, 2.0);
+            net.setInput(x);
+            Mat y = net.forward();
+            int counts[3] = {0, 0, 0};
+            const Mat ref = convThenClampReference(x, weight, bias, counts);
+            ASSERT_EQ(y.total(), ref.total());
+            EXPECT_GT(counts[0], 0) << "no output below 0: the test would not see the clamp";
+            EXPECT_GT(counts[1], 0);
+            EXPECT_GT(counts[2], 0) << "no output above 6: the test would not see the clamp";
+            Mat y64;
+            y.convertTo(y64, CV_64F);
+            EXPECT_LE(cv::norm(y64, ref, NORM_INF), 1e-4)
+                << "fusion " << fusion << ", batch " << batch;
+            // A layer fused into the convolution is skipped at forward: it records no time.
+            std::vector<double> layerTicks;
+            net.getPerfProfile(layerTicks);
+            ASSERT_GE(int(layerTicks.size()), relu6Id);
+            if (fusion)
+                EXPECT_EQ(layerTicks[relu6Id - 1], 0.0) << "Relu6 ran as its own layer";
+            else
+                EXPECT_GT(layerTicks[relu6Id - 1], 0.0);
+        }
+    }
+}
+
+TEST(Anomaly_CustomLayers, relu6_with_a_constant_input_raises)
+{
+    TestModel m;
+    m.useCustomDomain();
+    m.input("x", {-1, C, H, W});
+    m.floatTensor("six", {1}, {6.f});
+    m.node("Relu6", {"x", "six"}, {"y"}, {}, "org.opencv.anomaly");
+    m.output("y", {-1, C, H, W});
+    EXPECT_THROW(importSingleOp(m), cv::Exception);
+}
+
 TEST(Anomaly_CustomLayers, registration_is_thread_safe_and_idempotent)
 {
     std::vector<std::thread> threads;
@@ -157,6 +269,7 @@ TEST(Anomaly_CustomLayers, registration_is_thread_safe_and_idempotent)
     registerCustomLayers();
     EXPECT_TRUE(dnn::LayerFactory::isLayerRegistered("org.opencv.anomaly.LayerNorm"));
     EXPECT_TRUE(dnn::LayerFactory::isLayerRegistered("org.opencv.anomaly.ChannelAffinePermute"));
+    EXPECT_TRUE(dnn::LayerFactory::isLayerRegistered("org.opencv.anomaly.Relu6"));
 }
 
 }  // namespace
