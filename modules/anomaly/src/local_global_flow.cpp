@@ -3,6 +3,7 @@
 
 #include "model_settings.hpp"
 #include "onnx_graph_check.hpp"
+#include "onnx_net_reader.hpp"
 #include "postprocess.hpp"
 
 namespace cv {
@@ -42,7 +43,7 @@ public:
         registerCustomLayers();
         checkOnnxGraphStructure(bytes);
         try {
-            net_ = dnn::readNetFromONNX(bytes);
+            net_ = readOnnxNetWithoutDomainWarnings(bytes);
         } catch (const cv::Exception& e) {
             CV_Error(Error::StsParseError, "anomaly: cannot load model " + origin + ": " + e.err);
         }

@@ -1,0 +1,66 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+#include "precomp.hpp"
+
+#include "onnx_net_reader.hpp"
+
+#include <mutex>
+
+namespace cv {
+namespace anomaly {
+
+namespace {
+
+namespace logging = cv::utils::logging;
+
+/** Lowers the log level from WARNING to ERROR for its lifetime; nested or concurrent instances
+share one lowering (a counter under a mutex), so the level the user set is always restored. */
+class ImporterWarningsMuted
+{
+public:
+    ImporterWarningsMuted()
+    {
+        std::lock_guard<std::mutex> lock(mutex());
+        if (users()++ == 0) {
+            muted() = logging::getLogLevel() == logging::LOG_LEVEL_WARNING;
+            if (muted())
+                logging::setLogLevel(logging::LOG_LEVEL_ERROR);
+        }
+    }
+    ~ImporterWarningsMuted()
+    {
+        std::lock_guard<std::mutex> lock(mutex());
+        // Restore only if nobody changed the level meanwhile.
+        if (--users() == 0 && muted() && logging::getLogLevel() == logging::LOG_LEVEL_ERROR)
+            logging::setLogLevel(logging::LOG_LEVEL_WARNING);
+    }
+    ImporterWarningsMuted(const ImporterWarningsMuted&) = delete;
+    ImporterWarningsMuted& operator=(const ImporterWarningsMuted&) = delete;
+
+private:
+    static std::mutex& mutex()
+    {
+        static std::mutex m;
+        return m;
+    }
+    static int& users()
+    {
+        static int n = 0;
+        return n;
+    }
+    static bool& muted()
+    {
+        static bool m = false;
+        return m;
+    }
+};
+
+}  // namespace
+
+dnn::Net readOnnxNetWithoutDomainWarnings(const std::vector<uchar>& bytes)
+{
+    ImporterWarningsMuted muted;
+    return dnn::readNetFromONNX(bytes);
+}
+
+}  // namespace anomaly
+}  // namespace cv
