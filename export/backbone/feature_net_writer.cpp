@@ -100,16 +100,8 @@ FeatureValue FeatureNetWriter::relu(const FeatureValue& x)
 
 FeatureValue FeatureNetWriter::relu6(const FeatureValue& x)
 {
-    if (sixName_.empty()) {
-        const float six = 6.f;
-        sixName_ = builder_.addInitializer(builder_.uniqueName("six"), {}, &six);
-    }
-    const FeatureValue positive = relu(x);
-    FeatureValue minusSix = like(x, "relu6_shift");
-    builder_.addNode("Sub", {positive.name, sixName_}, minusSix.name);
-    const FeatureValue excess = relu(minusSix);
     FeatureValue y = like(x, "relu6");
-    builder_.addNode("Sub", {positive.name, excess.name}, y.name);
+    builder_.addNode("Relu6", {x.name}, y.name, {}, anomaly_export::kCustomDomain);
     return y;
 }
 

@@ -63,8 +63,9 @@ public:
     FeatureValue conv(const FeatureValue& x, const ConvWeights& w, int64_t stride, const Pads& pads,
                       int64_t group = 1);
     FeatureValue relu(const FeatureValue& x);
-    /** min(max(x, 0), 6). OpenCV 4.6 rejects Clip with min/max inputs (opset >= 11), so this is
-    relu(x) - relu(relu(x) - 6), which uses only section-6 ops. */
+    /** min(max(x, 0), 6) as the custom op org.opencv.anomaly.Relu6 (doc/model-format.md section 6).
+    OpenCV 4.6 rejects Clip with min/max inputs (opset >= 11); the custom op maps to OpenCV's own
+    ReLU6 layer, which the net fuses into the preceding convolution. */
     FeatureValue relu6(const FeatureValue& x);
     FeatureValue leakyRelu(const FeatureValue& x, float alpha);
     FeatureValue add(const FeatureValue& a, const FeatureValue& b);
@@ -92,7 +93,6 @@ private:
     anomaly_export::OnnxGraphBuilder builder_;
     GraphKind kind_;
     FeatureValue input_;
-    std::string sixName_;
     int64_t macs_ = 0;
 };
 
