@@ -130,6 +130,15 @@ std::string addChannelConstant(onnx::GraphProto& graph, const std::string& name,
     return name;
 }
 
+std::string addScalarConstant(onnx::GraphProto& graph, const std::string& name, float value)
+{
+    auto* t = graph.add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::FLOAT);  // no dims: a scalar, as Clip's min/max must be
+    t->set_raw_data(reinterpret_cast<const char*>(&value), sizeof(float));
+    return name;
+}
+
 float epsilonOf(const onnx::NodeProto& node)
 {
     for (const auto& a : node.attribute())
@@ -203,6 +212,23 @@ std::vector<onnx::NodeProto> rewriteChannelAffinePermute(const onnx::NodeProto& 
             makeNode("Add", names.fresh(node.name() + "/bias"), {scaled, biasName}, out)};
 }
 
+/** Clip's bounds, added on the first Relu6 and shared by all. */
+struct ClipBounds
+{
+    std::string min, max;
+};
+
+std::vector<onnx::NodeProto> rewriteRelu6(const onnx::NodeProto& node, onnx::GraphProto& graph,
+                                          NameRegistry& names, ClipBounds& bounds)
+{
+    requireInputs(node, 1);
+    if (bounds.min.empty()) {
+        bounds.min = addScalarConstant(graph, names.fresh("relu6_min"), 0.f);
+        bounds.max = addScalarConstant(graph, names.fresh("relu6_max"), 6.f);
+    }
+    return {makeNode("Clip", node.name(), {node.input(0), bounds.min, bounds.max}, node.output(0))};
+}
+
 // Initializers only the replaced nodes read (e.g. the unpermuted flow scale) would be dead weight.
 void removeUnreferencedInitializers(onnx::GraphProto& graph,
                                     const std::set<std::string>& candidates)
@@ -230,6 +256,7 @@ onnx::ModelProto toStandardOps(const onnx::ModelProto& model)
     onnx::GraphProto& graph = *result.mutable_graph();
     NameRegistry names(graph);
     std::set<std::string> replacedInputs;
+    ClipBounds clipBounds;
 
     google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
     for (const auto& node : graph.node()) {
@@ -242,6 +269,8 @@ onnx::ModelProto toStandardOps(const onnx::ModelProto& model)
             replacement = rewriteLayerNorm(node, graph, names);
         else if (node.domain() == kCustomDomain && node.op_type() == "ChannelAffinePermute")
             replacement = rewriteChannelAffinePermute(node, graph, names);
+        else if (node.domain() == kCustomDomain && node.op_type() == "Relu6")
+            replacement = rewriteRelu6(node, graph, names, clipBounds);
         else
             throw std::runtime_error("no standard form for op " + node.domain() + "." +
                                      node.op_type() + " (node '" + node.name() + "')");

@@ -17,9 +17,11 @@ constexpr int64_t kStandardOpset = 17;
 - LayerNorm(X, gamma, beta) -> Transpose(NHWC) -> LayerNormalization(axis=-1, same epsilon)
   -> Transpose(NCHW), the last node producing the original output name;
 - ChannelAffinePermute(X, scale, bias, perm) -> Gather(X, perm, axis=1) -> Mul(scale[perm])
-  -> Add(bias[perm]), constants of shape [C,1,1].
+  -> Add(bias[perm]), constants of shape [C,1,1];
+- Relu6(X) -> Clip(X, min, max) with scalar float initializers 0 and 6 (shared by all Clips).
 Every other node, every value name, the graph inputs and outputs and the metadata are kept; the
-LayerNormalization or Gather node keeps the replaced node's name and the helper nodes extend it
+LayerNormalization, Gather or Clip node keeps the replaced node's name and the helper nodes extend
+it
 ("<name>/to_nhwc"), so per-stage name prefixes survive. The custom opset import is dropped, ai.onnx
 is raised to 17 (ops used by our files have the same semantics at 13 and 17) and ir_version to at
 least 8. The result passes ONNX's strict shape inference (type checks on). Throws std::runtime_error

@@ -52,6 +52,21 @@ onnx::ModelProto smallCustomOpModel(const std::vector<int64_t>& perm = kPerm)
     return b.model();
 }
 
+// image [N,6,3,4] -> two backbone/Relu6 nodes in sequence (the second checks shared bounds).
+onnx::ModelProto relu6Model()
+{
+    OnnxGraphBuilder b("relu6");
+    b.addInput("image", {-1, kChannels, kHeight, kWidth});
+    b.addNode("Relu6", {"image"}, "activated", {}, anomaly_export::kCustomDomain);
+    b.addNode("Relu6", {"activated"}, "activated_twice", {}, anomaly_export::kCustomDomain);
+    auto& nodes = *b.model().mutable_graph()->mutable_node();
+    nodes[0].set_name("backbone/Relu6_0");
+    nodes[1].set_name("backbone/Relu6_1");
+    b.addOutput("activated", {-1, kChannels, kHeight, kWidth});
+    b.addOutput("activated_twice", {-1, kChannels, kHeight, kWidth});
+    return b.model();
+}
+
 torch::Tensor initializerTensor(const onnx::TensorProto& t)
 {
     std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
@@ -103,6 +118,8 @@ std::map<std::string, torch::Tensor> evaluateStandardGraph(const onnx::ModelProt
             out = in(0) * in(1);  // numpy broadcasting, as ONNX
         } else if (n.op_type() == "Add") {
             out = in(0) + in(1);
+        } else if (n.op_type() == "Clip") {
+            out = torch::clamp(in(0), in(1).item<float>(), in(2).item<float>());
         } else {
             ADD_FAILURE() << "unexpected op " << n.op_type() << " in the rewritten graph";
             return values;
@@ -112,13 +129,15 @@ std::map<std::string, torch::Tensor> evaluateStandardGraph(const onnx::ModelProt
     return values;
 }
 
-std::vector<cv::Mat> runOpenCv(const onnx::ModelProto& model, const cv::Mat& blob)
+std::vector<cv::Mat> runOpenCv(const onnx::ModelProto& model, const cv::Mat& blob,
+                               const std::vector<cv::String>& outputNames = {"normalized",
+                                                                             "flowed"})
 {
     cv::anomaly::registerCustomLayers();
     cv::dnn::Net net = cv::dnn::readNetFromONNX(anomaly_export::serializeOnnxModel(model));
     net.setInput(blob, "image");
     std::vector<cv::Mat> outputs;
-    net.forward(outputs, std::vector<cv::String>{"normalized", "flowed"});
+    net.forward(outputs, outputNames);
     return outputs;
 }
 
@@ -197,6 +216,57 @@ TEST(StandardOps, RewrittenGraphMatchesTheCustomOpsRunByOpenCvAtBatch2)
     const auto values = evaluateStandardGraph(anomaly_export::toStandardOps(original), image);
     EXPECT_LT(maxAbsDifference(reference[0], values.at("normalized")), 1e-5);
     EXPECT_LT(maxAbsDifference(reference[1], values.at("flowed")), 1e-4);
+}
+
+TEST(StandardOps, Relu6BecomesClipWithScalarBoundsZeroAndSix)
+{
+    const onnx::ModelProto rewritten = anomaly_export::toStandardOps(relu6Model());
+    EXPECT_NO_THROW(onnx::checker::check_model(rewritten));
+    ASSERT_EQ(rewritten.opset_import_size(), 1);
+    EXPECT_EQ(rewritten.opset_import(0).version(), 17);
+    ASSERT_EQ(rewritten.graph().node_size(), 2);
+    std::map<std::string, torch::Tensor> init;
+    for (const auto& t : rewritten.graph().initializer())
+        init[t.name()] = initializerTensor(t);
+    for (int i = 0; i < 2; ++i) {
+        const auto& clip = rewritten.graph().node(i);
+        EXPECT_EQ(clip.op_type(), "Clip");
+        EXPECT_TRUE(clip.domain().empty());
+        EXPECT_EQ(clip.name(), "backbone/Relu6_" + std::to_string(i));
+        ASSERT_EQ(clip.input_size(), 3);
+        EXPECT_EQ(clip.output(0), i == 0 ? "activated" : "activated_twice");
+        // Opset >= 11 Clip: min and max are scalar inputs, not attributes.
+        EXPECT_EQ(clip.attribute_size(), 0);
+        const torch::Tensor lo = init.at(clip.input(1)), hi = init.at(clip.input(2));
+        EXPECT_EQ(lo.dim(), 0);
+        EXPECT_EQ(hi.dim(), 0);
+        EXPECT_EQ(lo.item<float>(), 0.f);
+        EXPECT_EQ(hi.item<float>(), 6.f);
+    }
+    // One pair of bounds serves every Clip.
+    EXPECT_EQ(rewritten.graph().initializer_size(), 2);
+}
+
+TEST(StandardOps, ClipMatchesTheCustomRelu6RunByOpenCvAtBatch2)
+{
+    const onnx::ModelProto original = relu6Model();
+    torch::manual_seed(8);
+    // Values from about -8 to 10: both bounds are exercised.
+    const torch::Tensor image = torch::randn({2, kChannels, kHeight, kWidth}) * 4 + 1;
+    ASSERT_GT((image < 0).sum().item<int64_t>(), 0);
+    ASSERT_GT((image > 6).sum().item<int64_t>(), 0);
+    const int sizes[] = {2, int(kChannels), int(kHeight), int(kWidth)};
+    const cv::Mat blob(4, sizes, CV_32F, image.data_ptr<float>());
+
+    const std::vector<cv::Mat> reference =
+        runOpenCv(original, blob, {"activated", "activated_twice"});
+    const auto values = evaluateStandardGraph(anomaly_export::toStandardOps(original), image);
+    EXPECT_EQ(maxAbsDifference(reference[0], values.at("activated")), 0.0);
+    EXPECT_EQ(maxAbsDifference(reference[1], values.at("activated_twice")), 0.0);
+    // And both against the definition min(max(x, 0), 6), written out here.
+    EXPECT_EQ(maxAbsDifference(reference[0],
+                               torch::minimum(torch::relu(image), torch::full_like(image, 6.f))),
+              0.0);
 }
 
 TEST(StandardOps, RefusesUnknownCustomOpsAndBadPermutations)
