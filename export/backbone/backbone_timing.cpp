@@ -76,10 +76,9 @@ int main(int argc, char** argv)
     try {
         const Options o = parse(argc, argv);
         cv::setNumThreads(o.threads);
-        cv::anomaly::registerCustomLayers();  // files may hold org.opencv.anomaly ops (Relu6)
         std::vector<cv::dnn::Net> nets;
-        for (const auto& f : o.files)
-            nets.push_back(cv::dnn::readNetFromONNX(f));
+        for (const auto& f : o.files)  // files may hold org.opencv.anomaly ops (Relu6)
+            nets.push_back(cv::anomaly::readNetWithCustomLayers(f));
         cv::Mat input({1, 3, o.size, o.size}, CV_32F);
         cv::RNG(1).fill(input, cv::RNG::UNIFORM, -1, 1);  // fixed seed: the same input each run
 

@@ -77,9 +77,8 @@ Backbone loadBackbone(const onnx::ModelProto& model, const std::string& origin)
     b.spec.mean = cv::Scalar(mean[0], mean[1], mean[2]);
     b.spec.std = cv::Scalar(stdv[0], stdv[1], stdv[2]);
 
-    cv::anomaly::registerCustomLayers();
     const auto bytes = anomaly_export::serializeOnnxModel(model);
-    b.net = cv::dnn::readNetFromONNX(bytes);
+    b.net = cv::anomaly::readNetWithCustomLayers(bytes);
     // Output shapes measured on one image, so any backbone layout is handled.
     const auto feats = runBatch(b, {cv::Mat(h, w, CV_8UC3, cv::Scalar::all(128))});
     for (int s = 0; s < 3; ++s) {

@@ -182,8 +182,7 @@ int main(int argc, char** argv)
         }
         report.detectorPeakMiB = ab::procStatusMiB("VmHWM");
 
-        cv::anomaly::registerCustomLayers();
-        cv::dnn::Net net = cv::dnn::readNetFromONNX(report.modelPath);
+        cv::dnn::Net net = cv::anomaly::readNetWithCustomLayers(report.modelPath);
         std::vector<cv::String> outputNames = {"anomaly_map"};
         if (detector->hasLocalGlobalMaps())
             outputNames.insert(outputNames.end(), {"local_map", "global_map"});

@@ -40,8 +40,8 @@ ExportedHead exportHeadToDnn(anomaly_train::AnomalyHeadImpl& head,
         builder.addOutput(name, {-1, 1, geometry.mapHeight(), geometry.mapWidth()});
         exported.outputs.push_back(name);
     }
-    cv::anomaly::registerCustomLayers();
-    exported.net = cv::dnn::readNetFromONNX(anomaly_export::serializeOnnxModel(builder.model()));
+    exported.net =
+        cv::anomaly::readNetWithCustomLayers(anomaly_export::serializeOnnxModel(builder.model()));
     return exported;
 }
 

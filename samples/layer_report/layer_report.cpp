@@ -43,8 +43,7 @@ int runReport(const anomaly_samples::CommandLine& cli)
     cv::Ptr<cv::anomaly::LocalGlobalFlow> detector =
         cv::anomaly::LocalGlobalFlow::create(modelPath);
     const cv::Size inputSize = detector->getInputSize();
-    cv::anomaly::registerCustomLayers();
-    cv::dnn::Net net = cv::dnn::readNetFromONNX(modelPath);
+    cv::dnn::Net net = cv::anomaly::readNetWithCustomLayers(modelPath);
     const cv::dnn::MatShape inputShape = {1, 3, inputSize.height, inputSize.width};
 
     const bool backendAvailable =

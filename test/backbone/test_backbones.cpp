@@ -71,8 +71,7 @@ std::vector<torch::Tensor> runOnnx(const std::string& path, const cv::Mat& blob,
                                    const std::vector<std::string>& names)
 {
     // ReLU6 is the module's custom op org.opencv.anomaly.Relu6.
-    cv::anomaly::registerCustomLayers();
-    cv::dnn::Net net = cv::dnn::readNetFromONNX(path);
+    cv::dnn::Net net = cv::anomaly::readNetWithCustomLayers(path);
     net.setInput(blob);
     std::vector<cv::Mat> outs;
     net.forward(outs, names);
@@ -87,8 +86,7 @@ relu(x) - relu(relu(x) - 6), whose Sub of the constant 6 OpenCV imports as a Pow
 on the net as OpenCV imports it. */
 void expectRelu6Ops(const std::string& path, int expected)
 {
-    cv::anomaly::registerCustomLayers();
-    cv::dnn::Net net = cv::dnn::readNetFromONNX(path);
+    cv::dnn::Net net = cv::anomaly::readNetWithCustomLayers(path);
     std::map<std::string, int> layersPerType;
     for (const auto& name : net.getLayerNames())
         ++layersPerType[net.getLayer(net.getLayerId(name))->type];

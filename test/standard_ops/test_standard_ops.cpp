@@ -133,8 +133,8 @@ std::vector<cv::Mat> runOpenCv(const onnx::ModelProto& model, const cv::Mat& blo
                                const std::vector<cv::String>& outputNames = {"normalized",
                                                                              "flowed"})
 {
-    cv::anomaly::registerCustomLayers();
-    cv::dnn::Net net = cv::dnn::readNetFromONNX(anomaly_export::serializeOnnxModel(model));
+    cv::dnn::Net net =
+        cv::anomaly::readNetWithCustomLayers(anomaly_export::serializeOnnxModel(model));
     net.setInput(blob, "image");
     std::vector<cv::Mat> outputs;
     net.forward(outputs, outputNames);

@@ -3,7 +3,6 @@
 
 #include "model_settings.hpp"
 #include "onnx_graph_check.hpp"
-#include "onnx_net_reader.hpp"
 #include "postprocess.hpp"
 
 namespace cv {
@@ -40,10 +39,9 @@ public:
                         int target)
         : settings_(parseModelSettings(parseOnnxModelHeader(bytes)))
     {
-        registerCustomLayers();
         checkOnnxGraphStructure(bytes);
         try {
-            net_ = readOnnxNetWithoutDomainWarnings(bytes);
+            net_ = readNetWithCustomLayers(bytes);
         } catch (const cv::Exception& e) {
             CV_Error(Error::StsParseError, "anomaly: cannot load model " + origin + ": " + e.err);
         }

@@ -3,6 +3,7 @@
 #define OPENCV_ANOMALY_MODEL_IO_HPP
 
 #include <opencv2/core.hpp>
+#include <opencv2/dnn.hpp>
 
 #include <map>
 #include <string>
@@ -54,6 +55,17 @@ CV_EXPORTS_W void makeInputBlob(InputArrayOfArrays images, const InputSpec& spec
 Safe to call from several threads and many times; LocalGlobalFlow calls it itself. Tools that read
 models with cv::dnn directly call it first. */
 CV_EXPORTS_W void registerCustomLayers();
+
+/** @brief cv::dnn::readNetFromONNX for models and backbones that use the module's custom ops.
+Registers the custom layers first, and imports without the "missing dispatch map for domain"
+warning that OpenCV 4.6's importer logs once per custom-domain node (dozens per model) although it
+then imports each node correctly through the registered layer. For that, the global log level is
+lowered from WARNING to ERROR while the importer runs; concurrent calls share one lowering, which
+is undone when the last one ends. Errors still show, and any other log level is left alone.
+@throws cv::Exception as readNetFromONNX does. */
+CV_EXPORTS dnn::Net readNetWithCustomLayers(const std::vector<uchar>& onnxBytes);
+/** @overload Reads the file first (readFileBytes). */
+CV_EXPORTS dnn::Net readNetWithCustomLayers(const String& onnxPath);
 
 //! @}
 

@@ -1,8 +1,6 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "precomp.hpp"
 
-#include "onnx_net_reader.hpp"
-
 #include <mutex>
 
 namespace cv {
@@ -56,10 +54,16 @@ private:
 
 }  // namespace
 
-dnn::Net readOnnxNetWithoutDomainWarnings(const std::vector<uchar>& bytes)
+dnn::Net readNetWithCustomLayers(const std::vector<uchar>& onnxBytes)
 {
+    registerCustomLayers();
     ImporterWarningsMuted muted;
-    return dnn::readNetFromONNX(bytes);
+    return dnn::readNetFromONNX(onnxBytes);
+}
+
+dnn::Net readNetWithCustomLayers(const String& onnxPath)
+{
+    return readNetWithCustomLayers(readFileBytes(onnxPath));
 }
 
 }  // namespace anomaly
