@@ -14,6 +14,8 @@ namespace anomaly_samples {
 namespace {
 
 const cv::Scalar kBannerBackground(38, 34, 32);
+// Enlarged parts are at most this many display widths tall (see OverlayRenderer::render).
+constexpr double kMaxHeightPerWidth = 2.0;
 const cv::Scalar kTextColour(240, 240, 240);
 const cv::Scalar kDimTextColour(180, 180, 180);
 const cv::Scalar kOkColour(80, 160, 46);  // green
@@ -265,7 +267,12 @@ cv::Mat OverlayRenderer::render(const cv::Mat& image, const cv::anomaly::Anomaly
                                 const std::string& caption) const
 {
     cv::Mat base = toDisplayBgr(image);
-    const double scale = std::max(1.0, static_cast<double>(minDisplayWidth_) / base.cols);
+    // Small parts are enlarged to the display width so that outlines and the banner stay
+    // readable, but never taller than kMaxHeightPerWidth display widths: a tall, narrow strip
+    // (60x600) would otherwise become a 640x6400 picture. Such a part is centred instead.
+    const double widen = static_cast<double>(minDisplayWidth_) / base.cols;
+    const double heightLimit = kMaxHeightPerWidth * minDisplayWidth_ / base.rows;
+    const double scale = std::max(1.0, std::min(widen, heightLimit));
     if (scale > 1.0)
         cv::resize(base, base, cv::Size(), scale, scale, cv::INTER_CUBIC);
 
@@ -276,6 +283,11 @@ cv::Mat OverlayRenderer::render(const cv::Mat& image, const cv::anomaly::Anomaly
         canvas = blendHeatmap(base, normalized);
     }
     drawRegions(canvas, result.regions, scale);
+    if (canvas.cols < minDisplayWidth_) {
+        const int margin = minDisplayWidth_ - canvas.cols;
+        cv::copyMakeBorder(canvas, canvas, 0, 0, margin / 2, margin - margin / 2,
+                           cv::BORDER_CONSTANT, kBannerBackground);
+    }
 
     cv::Mat out;
     cv::vconcat(drawBanner(canvas.cols, result, caption), canvas, out);

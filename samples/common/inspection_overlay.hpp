@@ -30,7 +30,8 @@ struct MapScale
 cv::Mat toDisplayBgr(const cv::Mat& image);
 
 /** @brief Draws the inspection overlay of one result.
-The image is enlarged to at least minDisplayWidth pixels wide (small parts stay readable), the
+The image is enlarged to at least minDisplayWidth pixels wide (small parts stay readable) but to at
+most twice that in height; a tall, narrow part is centred on a minDisplayWidth-wide canvas. The
 normalised anomaly map is blended on it (stronger where it nears and passes the threshold), each
 defect region is outlined and numbered, and a banner above it shows OK/NG, the normalised score
 against its 0.5 threshold, the region count, a colour legend and an optional caption. */

@@ -70,6 +70,28 @@ TEST_F(SamplePrograms, DetectImageBrightIsNgAndWritesOverlay)
     EXPECT_GT(picture.rows, 480);
 }
 
+TEST_F(SamplePrograms, DetectImageTallNarrowPartIsCentredNotBlownUp)
+{
+    // A 20x400 strip: widening it to 640 would give a 640x12800 picture.
+    const fs::path image = dir_ / "strip.png";
+    cv::imwrite(image.string(), cv::Mat(400, 20, CV_8UC3, cv::Scalar::all(204)));
+    const fs::path overlay = dir_ / "strip_overlay.png";
+    const ProgramRun r = run(std::string(ANOMALY_DETECT_IMAGE) + " --model " + quoted(model_) +
+                             " --image " + quoted(image) + " --out " + quoted(overlay));
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    const cv::Mat picture = cv::imread(overlay.string());
+    ASSERT_FALSE(picture.empty());
+    // Enlarged 3.2x (to 1280 = 2 x 640 tall, 64 wide), centred on a 640-wide canvas.
+    EXPECT_EQ(picture.cols, 640);
+    EXPECT_GT(picture.rows, 1280);
+    EXPECT_LT(picture.rows, 1280 + 200);
+    const int middleRow = picture.rows - 640;
+    const cv::Vec3b margin = picture.at<cv::Vec3b>(middleRow, 5);
+    const cv::Vec3b part = picture.at<cv::Vec3b>(middleRow, 320);
+    EXPECT_LT(margin[0] + margin[1] + margin[2], 3 * 60) << "side margin should be dark";
+    EXPECT_GT(part[0] + part[1] + part[2], 3 * 100) << "the bright part should be in the middle";
+}
+
 TEST_F(SamplePrograms, DetectImageDarkIsOk)
 {
     const fs::path image = greyImage(dir_ / "dark.png", 51);  // 0.2
