@@ -124,7 +124,16 @@ cv::Mat drawRocFigure(const std::vector<RocSeries>& series, const std::string& t
     }
 
     // Legend in the lower right of the plot, on a white box so the grid does not show through.
-    const int rowHeight = 24, legendWidth = 270;
+    // The AUROC column starts after the longest (shortened) name, so long defect names such as
+    // "missing_material" do not run into it.
+    const auto legendName = [](const std::string& name) {
+        return name.size() > 18 ? name.substr(0, 17) + "." : name;
+    };
+    int nameWidth = 0;
+    for (const auto& item : series)
+        nameWidth = std::max(nameWidth, textSize(legendName(item.name), 0.5).width);
+    const int aurocX = 52 + nameWidth + 14;
+    const int rowHeight = 24, legendWidth = aurocX + textSize("AUROC 0.000", 0.5).width + 12;
     const int legendHeight = rowHeight * int(series.size()) + 14;
     const cv::Rect legend(plot.x + plot.width - legendWidth - 12,
                           plot.y + plot.height - legendHeight - 12, legendWidth, legendHeight);
@@ -135,12 +144,9 @@ cv::Mat drawRocFigure(const std::vector<RocSeries>& series, const std::string& t
         const int y = legend.y + 19 + rowHeight * int(s);
         cv::line(canvas, cv::Point(legend.x + 12, y - 5), cv::Point(legend.x + 42, y - 5),
                  overall ? kInk : kPalette[s % 10], overall ? 3 : 2, cv::LINE_AA);
-        std::string name = series[s].name;
-        if (name.size() > 18)
-            name = name.substr(0, 17) + ".";
-        putTextAt(canvas, name, cv::Point(legend.x + 52, y), 0.5, kInk);
+        putTextAt(canvas, legendName(series[s].name), cv::Point(legend.x + 52, y), 0.5, kInk);
         putTextAt(canvas, "AUROC " + formatValue("%.3f", series[s].auroc),
-                  cv::Point(legend.x + 170, y), 0.5, kInk);
+                  cv::Point(legend.x + aurocX, y), 0.5, kInk);
     }
 
     putCentered(canvas, title, cv::Point(plot.x + plot.width / 2, 35), 0.7, kInk, 2);
