@@ -86,7 +86,8 @@ TORCH_MODULE(Flow);
 /** Negative log-likelihood per element of a standard normal z, averaged over the batch. */
 torch::Tensor flowNll(const torch::Tensor& z, const torch::Tensor& logDet);
 /** Anomaly map of a flow output: the negative log-likelihood per channel, 0.5 * mean_c z^2,
-[N, 1, H, W]. (FastFlow's -exp(-0.5 mean z^2) saturates in float: every image scores 1.) */
+[N, 1, H, W]. (FastFlow's -exp(-0.5 mean z^2) saturates: on magnetic_tile every image scored just
+below 1.) */
 torch::Tensor likelihoodAnomalyMap(const torch::Tensor& z);
 /** Mean over channels of (a - b)^2, [N, 1, H, W]. */
 torch::Tensor squaredErrorMap(const torch::Tensor& a, const torch::Tensor& b);
