@@ -1,6 +1,7 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "precomp.hpp"
 
+#include <exception>
 #include <mutex>
 
 namespace cv {
@@ -58,7 +59,15 @@ dnn::Net readNetWithCustomLayers(const std::vector<uchar>& onnxBytes)
 {
     registerCustomLayers();
     ImporterWarningsMuted muted;
-    return dnn::readNetFromONNX(onnxBytes);
+    try {
+        return dnn::readNetFromONNX(onnxBytes);
+    } catch (const cv::Exception&) {
+        throw;
+    } catch (const std::exception& e) {
+        // OpenCV 4.6's importer lets standard exceptions escape on some malformed graphs (e.g.
+        // std::length_error); callers are promised cv::Exception only.
+        CV_Error(Error::StsParseError, std::string("cannot import the ONNX model: ") + e.what());
+    }
 }
 
 dnn::Net readNetWithCustomLayers(const String& onnxPath)

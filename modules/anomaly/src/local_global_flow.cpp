@@ -39,7 +39,7 @@ public:
                         int target)
         : settings_(parseModelSettings(parseOnnxModelHeader(bytes)))
     {
-        checkOnnxGraphStructure(bytes);
+        checkOnnxGraphStructure(bytes, settings_.input.size);
         try {
             net_ = readNetWithCustomLayers(bytes);
         } catch (const cv::Exception& e) {
@@ -62,6 +62,8 @@ public:
                 requireFiniteMap(out);
         } catch (const cv::Exception& e) {
             CV_Error(Error::StsError, "anomaly: model " + origin + " does not run: " + e.err);
+        } catch (const std::exception& e) {
+            CV_Error(Error::StsError, "anomaly: model " + origin + " does not run: " + e.what());
         }
     }
 

@@ -4,6 +4,7 @@
 #include "precomp.hpp"
 #include "protobuf_wire.hpp"
 
+#include <algorithm>
 #include <set>
 
 namespace cv {
@@ -167,9 +168,14 @@ void checkTensor(WireReader r, const char* role)
                         (long long)elements));
 }
 
-// TensorShapeProto: every dim_value must be a sane size (dim_param names are fine).
-void checkShape(WireReader shape, const std::string& name, const char* role)
+// A dimension of a graph input or output: its value, or kSymbolicDim for a dim_param name.
+constexpr int64_t kSymbolicDim = -1;
+
+// TensorShapeProto: every dim_value must be a sane size (dim_param names are fine). Returns the
+// dims.
+std::vector<int64_t> checkShape(WireReader shape, const std::string& name, const char* role)
 {
+    std::vector<int64_t> dims;
     while (!shape.atEnd()) {
         const auto [field, wire] = shape.tag();
         if (field != 1 || wire != kLengthDelimited) {  // TensorShapeProto.dim
@@ -177,21 +183,26 @@ void checkShape(WireReader shape, const std::string& name, const char* role)
             continue;
         }
         WireReader dim = shape.sub();
+        int64_t value = kSymbolicDim;
         while (!dim.atEnd()) {
             const auto d = dim.tag();
             if (d.field != 1 || d.wire != kVarint) {  // Dimension.dim_value
                 dim.skip(d.wire);
                 continue;
             }
-            const int64_t v = int64_t(dim.varint());
-            if (v < 0 || v > kMaxDim)
+            value = int64_t(dim.varint());
+            if (value < 0 || value > kMaxDim)
                 fail(std::string(role) + " '" + name + "' has an invalid dimension");
         }
+        dims.push_back(value);
     }
+    return dims;
 }
 
-// TypeProto: true when it is a tensor type carrying a shape (checked on the way).
-bool hasTensorShape(WireReader type, const std::string& name, const char* role)
+// TypeProto: true when it is a tensor type carrying a shape (checked on the way and stored in
+// dims).
+bool readTensorShape(WireReader type, const std::string& name, const char* role,
+                     std::vector<int64_t>& dims)
 {
     bool found = false;
     while (!type.atEnd()) {
@@ -204,7 +215,7 @@ bool hasTensorShape(WireReader type, const std::string& name, const char* role)
         while (!tensor.atEnd()) {
             const auto t = tensor.tag();
             if (t.field == 2 && t.wire == kLengthDelimited) {  // Tensor.shape
-                checkShape(tensor.sub(), name, role);
+                dims = checkShape(tensor.sub(), name, role);
                 found = true;
             } else {
                 tensor.skip(t.wire);
@@ -214,9 +225,15 @@ bool hasTensorShape(WireReader type, const std::string& name, const char* role)
     return found;
 }
 
-// Returns the value's name; requires a tensor type with a full shape (OpenCV 4.6 asserts on
-// shapeless graph inputs and outputs).
-std::string checkValueInfo(WireReader r, const char* role)
+struct ValueInfo
+{
+    std::string name;
+    std::vector<int64_t> dims;
+};
+
+// Requires a named value with a tensor type and a full shape (OpenCV 4.6 asserts on shapeless graph
+// inputs and outputs).
+ValueInfo checkValueInfo(WireReader r, const char* role)
 {
     std::string name;
     WireReader type(nullptr, nullptr);
@@ -231,9 +248,45 @@ std::string checkValueInfo(WireReader r, const char* role)
     }
     if (name.empty())
         fail(std::string(role) + " without a name");
-    if (!hasTensorShape(type, name, role))
+    ValueInfo info{name, {}};
+    if (!readTensorShape(type, name, role, info.dims))
         fail(std::string(role) + " '" + name + "' has no tensor shape");
-    return name;
+    return info;
+}
+
+std::string describeDims(const std::vector<int64_t>& dims)
+{
+    std::string text = "[";
+    for (size_t i = 0; i < dims.size(); ++i)
+        text +=
+            (i ? "," : "") + (dims[i] == kSymbolicDim ? std::string("N") : std::to_string(dims[i]));
+    return text + "]";
+}
+
+// The runtime feeds exactly one tensor, `image` [N,3,H,W] (model-format section 2). OpenCV 4.6
+// throws std::length_error or crashes on a Conv over an input of another rank, so the shape is
+// checked here against the size the metadata promised.
+void checkGraphInputs(const std::vector<ValueInfo>& inputs,
+                      const std::set<std::string>& initializers, Size inputSize)
+{
+    bool hasImage = false;
+    for (const ValueInfo& in : inputs) {
+        if (in.name != "image") {
+            if (!initializers.count(in.name))
+                fail("graph input '" + in.name +
+                     "' is not 'image', the only input the runtime feeds");
+            continue;
+        }
+        const std::vector<int64_t> expected{kSymbolicDim, 3, inputSize.height, inputSize.width};
+        const bool batchOk = !in.dims.empty() && (in.dims[0] == kSymbolicDim || in.dims[0] > 0);
+        if (in.dims.size() != 4 || !batchOk ||
+            !std::equal(in.dims.begin() + 1, in.dims.end(), expected.begin() + 1))
+            fail("graph input 'image' has shape " + describeDims(in.dims) + ", expected " +
+                 describeDims(expected) + " (N,3,anomaly.input_height,anomaly.input_width)");
+        hasImage = true;
+    }
+    if (!hasImage)
+        fail("the graph has no input named 'image'");
 }
 
 void checkAttribute(WireReader r)
@@ -292,10 +345,11 @@ std::string tensorName(WireReader r)
     return {};
 }
 
-void checkGraph(WireReader graph)
+void checkGraph(WireReader graph, Size inputSize)
 {
     // Pass 1: what is defined before any node runs (inputs, initializers), and the outputs.
-    std::set<std::string> defined;
+    std::set<std::string> defined, initializers;
+    std::vector<ValueInfo> inputs;
     std::vector<std::string> outputs;
     WireReader first = graph;
     while (!first.atEnd()) {
@@ -304,16 +358,19 @@ void checkGraph(WireReader graph)
             WireReader tensor = first.sub();
             checkTensor(tensor, "initializer");
             defined.insert(tensorName(tensor));
+            initializers.insert(tensorName(tensor));
         } else if (field == graph_field::kInput && wire == kLengthDelimited) {
-            defined.insert(checkValueInfo(first.sub(), "graph input"));
+            inputs.push_back(checkValueInfo(first.sub(), "graph input"));
+            defined.insert(inputs.back().name);
         } else if (field == graph_field::kOutput && wire == kLengthDelimited) {
-            outputs.push_back(checkValueInfo(first.sub(), "graph output"));
+            outputs.push_back(checkValueInfo(first.sub(), "graph output").name);
         } else if (field == graph_field::kSparseInitializer) {
             fail("sparse initializers are not supported");
         } else {
             first.skip(wire);
         }
     }
+    checkGraphInputs(inputs, initializers, inputSize);
     // Pass 2: nodes in order (ONNX requires topological order).
     int index = 0;
     while (!graph.atEnd()) {
@@ -334,7 +391,7 @@ void checkGraph(WireReader graph)
 
 }  // namespace
 
-void checkOnnxGraphStructure(const std::vector<uchar>& modelBytes)
+void checkOnnxGraphStructure(const std::vector<uchar>& modelBytes, Size inputSize)
 {
     WireReader model(modelBytes.data(), modelBytes.data() + modelBytes.size());
     bool hasGraph = false;
@@ -343,7 +400,7 @@ void checkOnnxGraphStructure(const std::vector<uchar>& modelBytes)
         if (field == model_field::kGraph && wire == kLengthDelimited) {
             if (hasGraph)
                 fail("more than one graph");
-            checkGraph(model.sub());
+            checkGraph(model.sub(), inputSize);
             hasGraph = true;
         } else {
             model.skip(wire);

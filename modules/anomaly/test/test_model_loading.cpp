@@ -190,5 +190,55 @@ TEST(Anomaly_ModelLoading, structurally_broken_graphs_are_refused_before_opencv_
     }
 }
 
+TEST(Anomaly_ModelLoading, image_input_of_another_shape_is_refused_with_both_shapes)
+{
+    // The first case is fuzz_model_load's find: a rank-1 input made OpenCV 4.6's importer throw
+    // std::length_error past every cv::Exception handler.
+    const int64_t s = kTestModelSize;
+    const auto modelWithInput = [&](const std::string& name, const std::vector<int64_t>& shape) {
+        TestModel m;
+        m.input(name, shape);
+        m.floatTensor("w", {1, 3, 1, 1}, {1.f, 1.f, 1.f});
+        m.node("Conv", {name, "w"}, {"anomaly_map"}, {TestAttr::list("kernel_shape", {1, 1})});
+        m.output("anomaly_map", {-1, 1, s, s});
+        addValidMetadata(m);
+        return m.serialize();
+    };
+    expectLoadError([&] { LocalGlobalFlow::createFromBuffer(modelWithInput("image", {-1})); },
+                    "has shape [N], expected [N,3,32,32]");
+    expectLoadError(
+        [&] {
+            LocalGlobalFlow::createFromBuffer(modelWithInput("image", {-1, 3, s, s + 1}));
+        },
+        "has shape [N,3,32,33]");
+    expectLoadError(
+        [&] {
+            LocalGlobalFlow::createFromBuffer(modelWithInput("image", {-1, 1, s, s}));
+        },
+        "has shape [N,1,32,32]");
+    expectLoadError(
+        [&] {
+            LocalGlobalFlow::createFromBuffer(modelWithInput("pixels", {-1, 3, s, s}));
+        },
+        "'pixels' is not 'image'");
+    // A fixed batch size is allowed (dimension 0 is the only one that may be symbolic).
+    EXPECT_NO_THROW(LocalGlobalFlow::createFromBuffer(modelWithInput("image", {1, 3, s, s})));
+}
+
+TEST(Anomaly_ModelLoading, net_reader_turns_standard_exceptions_into_cv_exception)
+{
+    // fuzz_model_load-crash-3eca929 (2026-11-23), given straight to the reader without
+    // LocalGlobalFlow's shape check: OpenCV 4.6 throws std::length_error on it.
+    const int64_t s = kTestModelSize;
+    TestModel m;
+    m.input("image", {-1});
+    m.floatTensor("w_mean", {1, 3, 1, 1}, {1.f / 3, 1.f / 3, 1.f / 3});
+    m.node("Conv", {"image", "w_mean"}, {"anomaly_map"}, {TestAttr::list("kernel_shape", {1, 1})});
+    m.output("anomaly_map", {-1, 1, s, s});
+    addValidMetadata(m);
+    EXPECT_THROW(readNetWithCustomLayers(m.serialize()), cv::Exception)
+        << "readNetWithCustomLayers must turn OpenCV's std::length_error into cv::Exception";
+}
+
 }  // namespace
 }  // namespace opencv_test

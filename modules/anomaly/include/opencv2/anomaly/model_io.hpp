@@ -62,7 +62,8 @@ warning that OpenCV 4.6's importer logs once per custom-domain node (dozens per 
 then imports each node correctly through the registered layer. For that, the global log level is
 lowered from WARNING to ERROR while the importer runs; concurrent calls share one lowering, which
 is undone when the last one ends. Errors still show, and any other log level is left alone.
-@throws cv::Exception as readNetFromONNX does. */
+@throws cv::Exception as readNetFromONNX does; also for the standard exceptions (such as
+std::length_error) that readNetFromONNX 4.6 lets escape on some malformed files. */
 CV_EXPORTS dnn::Net readNetWithCustomLayers(const std::vector<uchar>& onnxBytes);
 /** @overload Reads the file first (readFileBytes). */
 CV_EXPORTS dnn::Net readNetWithCustomLayers(const String& onnxPath);
