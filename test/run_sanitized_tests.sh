@@ -4,11 +4,11 @@
 #
 # Two passes in the same build folder:
 #  1. everything without the LibTorch tools (runtime, samples, evaluation tool): the whole ctest suite;
-#  2. the training tool (anomaly_train) and its tests: test/export (graph blocks, parity with LibTorch,
-#     CLI, SIGTERM/resume, atomic files) and test/robustness's training-interruption tests (SIGKILL,
-#     unreadable images). The backbone converter and the standard-ops rewrite (test/backbone,
-#     test/standard_ops) are left out: instrumented, the export tools took 2,075 CPU-seconds to
-#     compile (measured: doc/robustness.md, "Sanitizers"), more than CI can add on 2 cores.
+#  2. the LibTorch tools and their tests: test/export (graph blocks, parity with LibTorch, CLI,
+#     SIGTERM/resume, atomic files), test/robustness's training-interruption tests (SIGKILL,
+#     unreadable images), the backbone converter (test/backbone) and the standard-ops rewrite
+#     (test/standard_ops). Only the tools these tests need are built: instrumented, LibTorch-heavy
+#     code compiles slowly (doc/robustness.md, "Sanitizers").
 # Extra arguments go to the first pass's ctest.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,9 +46,11 @@ if [ ! -d "$build/export/train" ]; then
   echo "run_sanitized_tests: LibTorch/ONNX missing, the training tool's tests were not run" >&2
   exit 1
 fi
-cmake --build "$build" -j"$(nproc)" --target anomaly_train test_export_train test_training_interruption
+cmake --build "$build" -j"$(nproc)" --target anomaly_train test_export_train test_training_interruption \
+  test_backbone test_standard_ops anomaly_standard_onnx
 # Run directly (not through ctest): the export-ON tree also lists the tests of the tools not built here.
-for test_binary in test/export/test_export_train test/robustness/test_training_interruption; do
+for test_binary in test/export/test_export_train test/robustness/test_training_interruption \
+  test/backbone/test_backbone test/standard_ops/test_standard_ops; do
   (cd "$(dirname "$build/$test_binary")" && "$build/$test_binary") || { check_reports; exit 1; }
 done
 check_reports

@@ -2,6 +2,8 @@
 // anomaly_backbone_timing: forward time of backbone files through OpenCV DNN, for comparing what
 // two converter versions write (doc/performance.md). The files are run interleaved (A, B, A, B,
 // ...) in one process so that the load of a shared machine hits all of them alike.
+#include "command_line.hpp"
+
 #include <opencv2/anomaly/model_io.hpp>
 #include <opencv2/dnn.hpp>
 
@@ -9,7 +11,6 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -20,36 +21,14 @@ const std::vector<cv::String> kTaps = {"feat_s4", "feat_s8", "feat_s16"};
 
 struct Options
 {
-    int repeats = 30, threads = 1, size = 256;
+    int repeats, threads, size;
     std::vector<std::string> files;
 };
 
-Options parse(int argc, char** argv)
+Options parse(const anomaly_samples::CommandLine& cli)
 {
-    Options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        if (arg.rfind("--", 0) != 0) {
-            o.files.push_back(arg);
-            continue;
-        }
-        if (i + 1 >= argc)
-            throw std::runtime_error("missing value after " + arg);
-        const int value = std::stoi(argv[++i]);
-        if (arg == "--repeats")
-            o.repeats = value;
-        else if (arg == "--threads")
-            o.threads = value;
-        else if (arg == "--size")
-            o.size = value;
-        else
-            throw std::runtime_error("unknown option " + arg);
-    }
-    if (o.files.empty() || o.repeats < 1 || o.threads < 1 || o.size < 32)
-        throw std::runtime_error(
-            "usage: anomaly_backbone_timing [--repeats 30] [--threads 1] "
-            "[--size 256] <backbone.onnx>...");
-    return o;
+    return {cli.getInt("repeats", 1), cli.getInt("threads", 1), cli.getInt("size", 32),
+            cli.getList("backbones")};
 }
 
 double ticksToMs(double ticks)
@@ -73,8 +52,21 @@ std::map<std::string, double> msByLayerType(cv::dnn::Net& net)
 
 int main(int argc, char** argv)
 {
+    anomaly_samples::CommandLine cli(
+        "anomaly_backbone_timing",
+        "forward time of backbone files through OpenCV DNN, run interleaved in one process",
+        {{"backbones", "", "comma-separated backbone files, e.g. a.onnx,b.onnx", true},
+         {"repeats", "30",
+          "timed runs per file, after " + std::to_string(kWarmup) + " warm-up runs"},
+         {"threads", "1", "OpenCV threads"},
+         {"size", "256", "square input size in pixels (>= 32)"}});
     try {
-        const Options o = parse(argc, argv);
+        cli.parse(argc, argv);
+        if (cli.helpRequested()) {
+            std::cout << cli.usage();
+            return 0;
+        }
+        const Options o = parse(cli);
         cv::setNumThreads(o.threads);
         std::vector<cv::dnn::Net> nets;
         for (const auto& f : o.files)  // files may hold org.opencv.anomaly ops (Relu6)
@@ -116,6 +108,9 @@ int main(int argc, char** argv)
             std::printf("\n");
         }
         return 0;
+    } catch (const cv::Exception& e) {  // e.what() spans lines; e.err is the message alone
+        std::cerr << "anomaly_backbone_timing: " << e.err << "\n";
+        return 1;
     } catch (const std::exception& e) {
         std::cerr << "anomaly_backbone_timing: " << e.what() << "\n";
         return 1;

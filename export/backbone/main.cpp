@@ -2,59 +2,49 @@
 // anomaly_backbone: pretrained weights -> ONNX feature extractor (doc/backbones.md).
 #include "architectures.hpp"
 #include "backbone_converter.hpp"
+#include "command_line.hpp"
 
+#include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <thread>
 
 namespace {
 
-void printUsage()
+std::string architectureNames()
 {
     std::string names;
     for (const auto& arch : anomaly_backbone::architectures())
-        names += (names.empty() ? "" : "|") + arch.name;
-    std::cerr << "usage: anomaly_backbone --arch <" << names << ">\n"
-              << "         --weights <model.json dir | .pth> --out <features.onnx>\n"
-              << "         [--size 256] [--classifier <classifier.onnx>] [--source <text>]\n";
+        names += (names.empty() ? "" : ", ") + arch.name;
+    return names;
 }
 
 }  // namespace
 
 int main(int argc, char** argv)
 {
-    anomaly_backbone::ConvertOptions options;
+    anomaly_samples::CommandLine cli(
+        "anomaly_backbone", "pretrained weights -> ONNX feature extractor (doc/backbones.md)",
+        {{"arch", "", "architecture: " + architectureNames(), true},
+         {"weights", "", "weights: a TF.js model.json folder or a PyTorch .pth file", true},
+         {"out", "", "feature extractor to write (.onnx)", true},
+         {"size", "256", "square input size in pixels"},
+         {"classifier", "", "also write the classifier network to this .onnx file"},
+         {"source", "", "backbone.source metadata (default file:<weights file name>)"}});
     try {
-        for (int i = 1; i < argc; ++i) {
-            const std::string arg = argv[i];
-            if (arg == "-h" || arg == "--help") {
-                printUsage();
-                return 0;
-            }
-            if (i + 1 >= argc)
-                throw std::runtime_error("missing value after " + arg);
-            const std::string value = argv[++i];
-            if (arg == "--arch")
-                options.arch = value;
-            else if (arg == "--weights")
-                options.weightsPath = value;
-            else if (arg == "--out")
-                options.featuresPath = value;
-            else if (arg == "--classifier")
-                options.classifierPath = value;
-            else if (arg == "--source")
-                options.source = value;
-            else if (arg == "--size")
-                options.inputSize = std::stoll(value);
-            else
-                throw std::runtime_error("unknown option " + arg);
+        cli.parse(argc, argv);
+        if (cli.helpRequested()) {
+            std::cout << cli.usage();
+            return 0;
         }
-        if (options.arch.empty() || options.weightsPath.empty() || options.featuresPath.empty()) {
-            printUsage();
-            throw std::runtime_error("--arch, --weights and --out are required");
-        }
+        anomaly_backbone::ConvertOptions options;
+        options.arch = cli.get("arch");
+        options.weightsPath = cli.get("weights");
+        options.featuresPath = cli.get("out");
+        options.inputSize = cli.getInt("size");
+        options.classifierPath = cli.get("classifier");
+        options.source = cli.get("source");
         torch::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));
         const auto result = anomaly_backbone::convertBackbone(options);
         std::printf("%s: feat_s4/s8/s16 channels %lld,%lld,%lld; %.3f GMAC per %lldx%lld image\n",

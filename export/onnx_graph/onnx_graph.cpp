@@ -1,7 +1,7 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "onnx_graph.hpp"
 
-#include "atomic_file.hpp"
+#include <atomic_file.hpp>
 
 #include <onnx/checker.h>
 
@@ -244,7 +244,7 @@ void OnnxGraphBuilder::save(const std::string& path) const
     } catch (const std::exception& e) {
         throw std::runtime_error("ONNX check failed for " + path + ": " + e.what());
     }
-    writeFileAtomically(path, [this](const std::string& temporary) {
+    anomaly_samples::writeFileAtomically(path, [this](const std::string& temporary) {
         std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
         if (!out || !model_.SerializeToOstream(&out) || !out.flush())
             throw std::runtime_error("cannot write " + temporary);

@@ -1,6 +1,7 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 // anomaly_standard_onnx: a model file with its custom ops rewritten into standard ONNX opset 17,
 // for ONNX Runtime, OpenVINO or TensorRT.
+#include "command_line.hpp"
 #include "standard_ops.hpp"
 
 #include <onnx_graph.hpp>
@@ -8,37 +9,21 @@
 #include <iostream>
 #include <string>
 
-namespace {
-
-void printUsage()
-{
-    std::cerr << "usage: anomaly_standard_onnx --in <model.onnx> --out <model_std.onnx>\n";
-}
-
-}  // namespace
-
 int main(int argc, char** argv)
 {
-    std::string inPath, outPath;
+    anomaly_samples::CommandLine cli("anomaly_standard_onnx",
+                                     "rewrites a model's custom ops into standard ONNX opset " +
+                                         std::to_string(anomaly_export::kStandardOpset) +
+                                         " (ONNX Runtime, OpenVINO, TensorRT)",
+                                     {{"in", "", "model file to rewrite (.onnx)", true},
+                                      {"out", "", "standard ONNX model to write (.onnx)", true}});
     try {
-        for (int i = 1; i < argc; ++i) {
-            const std::string arg = argv[i];
-            if (arg == "-h" || arg == "--help") {
-                printUsage();
-                return 0;
-            }
-            if (i + 1 >= argc)
-                throw std::runtime_error("missing value after " + arg);
-            const std::string value = argv[++i];
-            if (arg == "--in")
-                inPath = value;
-            else if (arg == "--out")
-                outPath = value;
-            else
-                throw std::runtime_error("unknown option " + arg + " (see --help)");
+        cli.parse(argc, argv);
+        if (cli.helpRequested()) {
+            std::cout << cli.usage();
+            return 0;
         }
-        if (inPath.empty() || outPath.empty())
-            throw std::runtime_error("--in and --out are required (see --help)");
+        const std::string inPath = cli.get("in"), outPath = cli.get("out");
         const onnx::ModelProto original = anomaly_export::loadOnnxModel(inPath);
         // save() runs onnx::checker and writes to a temporary file renamed over outPath.
         anomaly_export::OnnxGraphBuilder(anomaly_export::toStandardOps(original)).save(outPath);

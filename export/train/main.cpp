@@ -1,6 +1,7 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 // anomaly_train: trains a LocalGlobalFlow model on good images and writes one ONNX model file.
 #include "calibration.hpp"
+#include "command_line.hpp"
 #include "feature_cache.hpp"
 #include "model_export.hpp"
 #include "standardized_head.hpp"
@@ -12,7 +13,6 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <map>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -21,71 +21,8 @@ using namespace anomaly_train;
 
 namespace {
 
-const char* const kUsage =
-    "usage: anomaly_train --data <good images folder | MVTec category> --backbone <features.onnx>\n"
-    "         --out <model.onnx> [--preset lgnf|dadf|lgfdr] [--model-size lite|paper]\n"
-    "         [--image-size N] [--epochs N] [--batch N] [--seed N] [--threads N] [--holdout F]\n"
-    "         [--val <folder with good/ and defect folders>] [--calibration quantile:Q|sigma:K]\n"
-    "         [--checkpoint <path>] [--resume] [--on-bad-image fail|skip] [--lr X] [--quiet]\n";
-
-struct Arguments
-{
-    std::map<std::string, std::string> values;
-    bool has(const std::string& k) const { return values.count(k) != 0; }
-    std::string get(const std::string& k, const std::string& def = "") const
-    {
-        const auto it = values.find(k);
-        return it == values.end() ? def : it->second;
-    }
-};
-
-Arguments parseArguments(int argc, char** argv)
-{
-    const std::vector<std::string> flags{"--resume", "--quiet", "--help"};
-    Arguments a;
-    for (int i = 1; i < argc; ++i) {
-        const std::string key = argv[i];
-        if (key.rfind("--", 0) != 0)
-            throw std::invalid_argument("unexpected argument '" + key + "'");
-        if (std::find(flags.begin(), flags.end(), key) != flags.end()) {
-            a.values[key] = "1";
-            continue;
-        }
-        if (i + 1 >= argc)
-            throw std::invalid_argument(key + " needs a value");
-        a.values[key] = argv[++i];
-    }
-    const std::vector<std::string> known{
-        "--data",         "--backbone", "--out",         "--preset",     "--model-size",
-        "--image-size",   "--epochs",   "--batch",       "--seed",       "--threads",
-        "--holdout",      "--val",      "--calibration", "--checkpoint", "--resume",
-        "--on-bad-image", "--lr",       "--quiet",       "--help"};
-    for (const auto& kv : a.values)
-        if (std::find(known.begin(), known.end(), kv.first) == known.end())
-            throw std::invalid_argument("unknown option " + kv.first);
-    return a;
-}
-
-int toInt(const Arguments& a, const std::string& key, int def, int minimum)
-{
-    if (!a.has(key))
-        return def;
-    size_t used = 0;
-    int v = 0;
-    try {
-        v = std::stoi(a.get(key), &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != a.get(key).size() || v < minimum)
-        throw std::invalid_argument(key + " must be an integer >= " + std::to_string(minimum));
-    return v;
-}
-
-void onSignal(int)
-{
-    stopRequested().store(true);
-}
+using anomaly_samples::CommandLine;
+using anomaly_samples::UsageError;
 
 std::string formatFloat(double v)
 {
@@ -94,55 +31,93 @@ std::string formatFloat(double v)
     return buf;
 }
 
+CommandLine makeCommandLine()
+{
+    return CommandLine(
+        "anomaly_train",
+        "trains a LocalGlobalFlow model on good images and writes one ONNX model file",
+        {{"data", "", "folder of good images, or an MVTec category root", true},
+         {"backbone", "", "feature extractor written by anomaly_backbone (.onnx)", true},
+         {"out", "", "model file to write (.onnx)", true},
+         {"preset", "lgnf", "lgnf, dadf or lgfdr"},
+         {"model-size", "lite", "lite or paper"},
+         {"image-size", "", "input size in pixels (>= 16; default: the backbone's)"},
+         {"epochs", "", "training epochs (>= 1; default 12 for lgfdr, 8 otherwise)"},
+         {"batch", "8", "images per training step (>= 1)"},
+         {"seed", "0", "random seed (>= 0)"},
+         {"threads", std::to_string(std::max(1u, std::thread::hardware_concurrency())),
+          "LibTorch and OpenCV threads (>= 1)"},
+         {"holdout", "0.1", "fraction of the images held out for calibration, in [0, 1)"},
+         {"val", "", "validation folder with good/ and defect folders, for the thresholds"},
+         {"calibration", "quantile:0.995", "threshold rule: quantile:Q or sigma:K"},
+         {"checkpoint", "", "checkpoint file (default <out>.ckpt)"},
+         {"resume", "", "continue from the checkpoint", false, true},
+         {"on-bad-image", "fail", "an unreadable image: fail or skip"},
+         {"lr", "", "learning rate (default " + formatFloat(TrainOptions().learningRate) + ")"},
+         {"quiet", "", "no progress bars", false, true}});
+}
+
+// The option parsers of the training library throw std::invalid_argument; here that is a usage
+// error like any other bad option.
+template <typename Parser>
+auto parseOption(const CommandLine& cli, const std::string& name, Parser parser)
+{
+    try {
+        return parser(cli.get(name));
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+    }
+}
+
+void onSignal(int)
+{
+    stopRequested().store(true);
+}
+
 std::string joinNumbers(const cv::Scalar& s)
 {
     return formatFloat(s[0]) + "," + formatFloat(s[1]) + "," + formatFloat(s[2]);
 }
 
-int run(int argc, char** argv)
+int run(const CommandLine& cli)
 {
-    const Arguments args = parseArguments(argc, argv);
-    if (args.has("--help")) {
-        std::cout << kUsage;
-        return 0;
-    }
-    for (const char* required : {"--data", "--backbone", "--out"})
-        if (!args.has(required))
-            throw std::invalid_argument(std::string(required) + " is required");
-    const Preset preset = parsePreset(args.get("--preset", "lgnf"));
-    const ModelSize size = parseModelSize(args.get("--model-size", "lite"));
-    const int threads =
-        toInt(args, "--threads", int(std::max(1u, std::thread::hardware_concurrency())), 1);
-    const int epochs = toInt(args, "--epochs", preset == Preset::Lgfdr ? 12 : 8, 1);
-    const int batch = toInt(args, "--batch", 8, 1);
-    const int seed = toInt(args, "--seed", 0, 0);
-    const double holdout = std::stod(args.get("--holdout", "0.1"));
+    const Preset preset = parseOption(cli, "preset", parsePreset);
+    const ModelSize size = parseOption(cli, "model-size", parseModelSize);
+    const int threads = cli.getInt("threads", 1);
+    const int epochs =
+        cli.has("epochs") ? cli.getInt("epochs", 1) : (preset == Preset::Lgfdr ? 12 : 8);
+    const int batch = cli.getInt("batch", 1);
+    const int seed = cli.getInt("seed", 0);
+    const double holdout = cli.getDouble("holdout");
     if (!(holdout >= 0 && holdout < 1))
-        throw std::invalid_argument("--holdout must be in [0, 1)");
-    const CalibrationRule rule = parseCalibrationRule(args.get("--calibration", "quantile:0.995"));
-    const std::string badImage = args.get("--on-bad-image", "fail");
+        throw UsageError("--holdout must be in [0, 1)");
+    const CalibrationRule rule = parseOption(cli, "calibration", parseCalibrationRule);
+    const std::string badImage = cli.get("on-bad-image");
     if (badImage != "fail" && badImage != "skip")
-        throw std::invalid_argument("--on-bad-image must be fail or skip");
+        throw UsageError("--on-bad-image must be fail or skip");
     const BadImagePolicy policy = badImage == "fail" ? BadImagePolicy::Fail : BadImagePolicy::Skip;
-    const bool quiet = args.has("--quiet");
-    const std::string outPath = args.get("--out");
+    const double learningRate = cli.has("lr") ? cli.getDouble("lr") : TrainOptions().learningRate;
+    // 0: the backbone's input size, known once it is loaded (after every option is checked).
+    const int requestedImageSize = cli.has("image-size") ? cli.getInt("image-size", 16) : 0;
+    const bool quiet = cli.has("quiet");
+    const std::string outPath = cli.get("out");
 
     torch::set_num_threads(threads);
     cv::setNumThreads(threads);
     torch::manual_seed(uint64_t(seed));
 
-    Backbone backbone = loadBackbone(args.get("--backbone"));
-    const int imageSize = toInt(args, "--image-size", backbone.spec.size.width, 16);
+    Backbone backbone = loadBackbone(cli.get("backbone"));
+    const int imageSize = requestedImageSize ? requestedImageSize : backbone.spec.size.width;
     if (imageSize != backbone.spec.size.width || imageSize != backbone.spec.size.height)
-        throw std::invalid_argument(
+        throw UsageError(
             "--image-size " + std::to_string(imageSize) + " differs from the backbone's input " +
             std::to_string(backbone.spec.size.width) + "x" +
             std::to_string(backbone.spec.size.height) + " (export the backbone at that size)");
 
-    std::vector<cv::String> listed = cv::anomaly::listTrainingImages(args.get("--data"));
+    std::vector<cv::String> listed = cv::anomaly::listTrainingImages(cli.get("data"));
     std::vector<std::string> paths(listed.begin(), listed.end());
     if (paths.size() < 2)
-        throw std::runtime_error("need at least 2 training images in " + args.get("--data"));
+        throw std::runtime_error("need at least 2 training images in " + cli.get("data"));
     // Held-out images: a seeded random subset, at least one when holdout > 0.
     std::vector<size_t> order(paths.size());
     std::iota(order.begin(), order.end(), 0);
@@ -173,10 +148,9 @@ int run(int argc, char** argv)
     train.epochs = epochs;
     train.batch = batch;
     train.seed = uint64_t(seed);
-    if (args.has("--lr"))
-        train.learningRate = std::stod(args.get("--lr"));
-    train.checkpointPath = args.get("--checkpoint", outPath + ".ckpt");
-    train.resume = args.has("--resume");
+    train.learningRate = learningRate;
+    train.checkpointPath = cli.has("checkpoint") ? cli.get("checkpoint") : outPath + ".ckpt";
+    train.resume = cli.has("resume");
     train.showProgress = !quiet;
     train.runSignature = presetName(preset) + "/" + modelSizeName(size) + "/" + backbone.name +
                          "/" + std::to_string(imageSize) +
@@ -230,8 +204,8 @@ int run(int argc, char** argv)
     auto detector = cv::anomaly::LocalGlobalFlow::createFromBuffer(
         anomaly_export::serializeOnnxModel(builder->model()));
     Calibration cal = calibrateOnGoodImages(*detector, heldImages, rule);
-    if (args.has("--val"))
-        cal = calibrateOnValidation(*detector, args.get("--val"), cal);
+    if (cli.has("val"))
+        cal = calibrateOnValidation(*detector, cli.get("val"), cal);
     setMeta("anomaly.threshold.image", formatFloat(cal.imageThreshold));
     setMeta("anomaly.threshold.pixel", formatFloat(cal.pixelThreshold));
     setMeta("anomaly.normalization.image",
@@ -241,7 +215,7 @@ int run(int argc, char** argv)
     setMeta("anomaly.calibration", cal.method);
     std::ostringstream summary;
     summary << "{\"images\":" << trainPaths.size() << ",\"holdout\":" << heldImages.size()
-            << ",\"data\":\"" << args.get("--data") << "\",\"preset\":\"" << presetName(preset)
+            << ",\"data\":\"" << cli.get("data") << "\",\"preset\":\"" << presetName(preset)
             << "\",\"model_size\":\"" << modelSizeName(size) << "\",\"backbone\":\""
             << backbone.name << "\",\"image_size\":" << imageSize << ",\"epochs\":" << epochs
             << ",\"batch\":" << batch << ",\"lr\":" << train.learningRate << ",\"seed\":" << seed
@@ -262,11 +236,21 @@ int run(int argc, char** argv)
 
 int main(int argc, char** argv)
 {
+    CommandLine cli = makeCommandLine();
     try {
-        return run(argc, argv);
-    } catch (const std::invalid_argument& e) {
-        std::fprintf(stderr, "anomaly_train: %s\n%s", e.what(), kUsage);
+        cli.parse(argc, argv);
+        if (cli.helpRequested()) {
+            std::cout << cli.usage();
+            return 0;
+        }
+        return run(cli);
+    } catch (const UsageError& e) {
+        std::fprintf(stderr, "anomaly_train: %s\n", e.what());
         return 2;
+    } catch (const cv::Exception& e) {
+        // The leading newline ends a progress bar line the failure may have interrupted.
+        std::fprintf(stderr, "\nanomaly_train: %s\n", e.err.c_str());
+        return 1;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "\nanomaly_train: %s\n", e.what());
         return 1;

@@ -38,7 +38,7 @@ void saveCheckpoint(const std::string& path, AnomalyHeadImpl& head, torch::optim
         std::lock_guard<std::mutex> lock(gen.mutex());
         archive.write("rng_state", gen.get_state());
     }
-    anomaly_export::writeFileAtomically(
+    anomaly_samples::writeFileAtomically(
         path, [&archive](const std::string& temporary) { archive.save_to(temporary); });
 }
 
@@ -98,7 +98,7 @@ TrainResult trainHead(AnomalyHeadImpl& head, const std::vector<torch::Tensor>& f
         torch::optim::AdamOptions(options.learningRate).weight_decay(options.weightDecay));
     int startEpoch = 0, startStep = 0;
     if (!options.checkpointPath.empty())
-        anomaly_export::removeTemporariesOfDeadWriters(options.checkpointPath);
+        anomaly_samples::removeTemporariesOfDeadWriters(options.checkpointPath);
     if (options.resume) {
         if (options.checkpointPath.empty() || access(options.checkpointPath.c_str(), R_OK) != 0)
             throw std::runtime_error("--resume given but no checkpoint at '" +

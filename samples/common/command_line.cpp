@@ -1,6 +1,7 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "command_line.hpp"
 
+#include <cmath>
 #include <cstdlib>
 #include <sstream>
 
@@ -82,14 +83,46 @@ std::string CommandLine::get(const std::string& name) const
     return option.isFlag ? "0" : option.defaultValue;
 }
 
-int CommandLine::getInt(const std::string& name) const
+int CommandLine::getInt(const std::string& name, int minimum) const
 {
     const std::string text = get(name);
     char* end = nullptr;
     const long value = std::strtol(text.c_str(), &end, 10);
     if (text.empty() || *end != '\0' || value < -2147483647L || value > 2147483647L)
         throw UsageError("option --" + name + " needs an integer, got '" + text + "'");
+    if (value < minimum)
+        throw UsageError("option --" + name + " must be >= " + std::to_string(minimum) + ", got " +
+                         text);
     return static_cast<int>(value);
+}
+
+double CommandLine::getDouble(const std::string& name) const
+{
+    const std::string text = get(name);
+    char* end = nullptr;
+    const double value = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !std::isfinite(value))
+        throw UsageError("option --" + name + " needs a number, got '" + text + "'");
+    return value;
+}
+
+std::vector<std::string> CommandLine::getList(const std::string& name) const
+{
+    const std::string text = get(name);
+    std::vector<std::string> items;
+    size_t begin = 0;
+    while (true) {
+        const size_t comma = text.find(',', begin);
+        items.push_back(text.substr(begin, comma - begin));
+        if (items.back().empty())
+            throw UsageError("option --" + name +
+                             " needs a comma-separated list without empty "
+                             "items, got '" +
+                             text + "'");
+        if (comma == std::string::npos)
+            return items;
+        begin = comma + 1;
+    }
 }
 
 bool CommandLine::has(const std::string& name) const

@@ -3,6 +3,7 @@
 #ifndef ANOMALY_SAMPLES_COMMAND_LINE_HPP
 #define ANOMALY_SAMPLES_COMMAND_LINE_HPP
 
+#include <climits>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -40,7 +41,12 @@ public:
     std::string usage() const;
 
     std::string get(const std::string& name) const;
-    int getInt(const std::string& name) const;
+    /** @brief The value as an integer; UsageError when it is not one or is below minimum. */
+    int getInt(const std::string& name, int minimum = INT_MIN) const;
+    /** @brief The value as a number; UsageError when it is not one. */
+    double getDouble(const std::string& name) const;
+    /** @brief The value split at commas; UsageError when it is empty or has an empty item. */
+    std::vector<std::string> getList(const std::string& name) const;
     bool has(const std::string& name) const;  //!< true when given on the command line
 
 private:

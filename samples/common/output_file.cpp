@@ -1,9 +1,10 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "output_file.hpp"
 
+#include "atomic_file.hpp"
+
 #include <opencv2/imgcodecs.hpp>
 
-#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -20,23 +21,12 @@ void writeBytesAtomically(const std::string& path, const char* data, size_t size
     if (destination.has_parent_path() && !fs::is_directory(destination.parent_path()))
         throw std::runtime_error("folder " + destination.parent_path().string() +
                                  " does not exist (for " + path + ")");
-    const std::string temporary = path + ".tmp." + std::to_string(::getpid());
-    {
+    writeFileAtomically(path, [&](const std::string& temporary) {
         std::ofstream out(temporary, std::ios::binary);
         out.write(data, static_cast<std::streamsize>(size));
-        if (!out) {
-            std::error_code ignored;
-            fs::remove(temporary, ignored);
+        if (!out.flush())
             throw std::runtime_error("cannot write " + path);
-        }
-    }
-    std::error_code error;
-    fs::rename(temporary, destination, error);
-    if (error) {
-        std::error_code ignored;
-        fs::remove(temporary, ignored);
-        throw std::runtime_error("cannot write " + path + ": " + error.message());
-    }
+    });
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 // Writes seed inputs for the fuzz targets: valid models (with and without custom ops) and a few
-// image headers, so the fuzzers start from inputs that reach deep into the code.
+// images (raw headers plus small encoded PNG, JPEG, BMP and TIFF files), so the fuzzers start from
+// inputs that reach deep into the code.
 #include "test_models.hpp"
+
+#include <opencv2/imgcodecs.hpp>
 
 #include <cstdio>
 #include <fstream>
@@ -47,5 +50,14 @@ int main(int argc, char** argv)
     image.resize(4 + 16 * 16 * 3, 128);
     write(images + "/u8c3.bin", image);
     write(images + "/f32c1.bin", {3, 3, 5, 0, 0, 0, 0x80, 0x7f, 0, 0, 0xc0, 0x7f});
+    cv::Mat gradient(12, 10, CV_8UC3);
+    for (int y = 0; y < gradient.rows; ++y)
+        for (int x = 0; x < gradient.cols; ++x)
+            gradient.at<cv::Vec3b>(y, x) = cv::Vec3b(uchar(20 * x), uchar(20 * y), 90);
+    for (const char* extension : {".png", ".jpg", ".bmp", ".tiff"}) {
+        std::vector<unsigned char> encoded;
+        cv::imencode(extension, gradient, encoded);
+        write(images + "/gradient" + extension, encoded);
+    }
     return 0;
 }

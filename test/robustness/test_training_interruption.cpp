@@ -2,6 +2,7 @@
 // A training run that is killed outright (SIGKILL: power loss, OOM killer) must leave the previous
 // model untouched and a checkpoint that resumes; unreadable training images are named, and the run
 // fails or skips them as the user chose.
+#include "file_contents.hpp"
 #include "program_run.hpp"
 #include "testing/test_backbone.hpp"
 
@@ -18,7 +19,6 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 namespace {
@@ -26,14 +26,6 @@ namespace {
 namespace fs = std::filesystem;
 using anomaly_test::quoted;
 using anomaly_test::run;
-
-std::string readBytes(const fs::path& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 class TrainingInterruption : public ::testing::Test
 {
@@ -69,7 +61,7 @@ TEST_F(TrainingInterruption, sigkill_keeps_the_previous_model_and_a_resumable_ch
 {
     const fs::path out = dir_ / "model.onnx", ckpt = dir_ / "run.ckpt";
     ASSERT_EQ(run(trainCommand(out, "--epochs 1")).exitCode, 0);
-    const std::string previous = readBytes(out);
+    const std::string previous = anomaly_test::fileContents(out);
     ASSERT_FALSE(previous.empty());
 
     const pid_t pid = ::fork();
@@ -92,7 +84,7 @@ TEST_F(TrainingInterruption, sigkill_keeps_the_previous_model_and_a_resumable_ch
     ::waitpid(pid, &status, 0);
     ASSERT_TRUE(WIFSIGNALED(status));
 
-    EXPECT_EQ(readBytes(out), previous) << "the previous model was modified";
+    EXPECT_EQ(anomaly_test::fileContents(out), previous) << "the previous model was modified";
     // The kill may land mid-write and leave the dead writer's temporary; plant one for certain
     // (pid 1 never writes here, a pid past pid_max never exists) to check the next run clears it.
     const fs::path planted = dir_ / "run.ckpt.tmp.999999999";
@@ -100,7 +92,7 @@ TEST_F(TrainingInterruption, sigkill_keeps_the_previous_model_and_a_resumable_ch
     // The checkpoint is complete: resuming with a budget already reached exports a model.
     const auto resumed = run(trainCommand(out, "--epochs 1 --resume --checkpoint " + quoted(ckpt)));
     ASSERT_EQ(resumed.exitCode, 0) << resumed.output;
-    EXPECT_NE(readBytes(out), previous);
+    EXPECT_NE(anomaly_test::fileContents(out), previous);
     for (const auto& entry : fs::directory_iterator(dir_))
         EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos)
             << "temporary file of a killed writer left behind: " << entry.path();

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-namespace anomaly_export {
+namespace anomaly_samples {
 namespace {
 
 namespace fs = std::filesystem;
@@ -63,4 +63,4 @@ void writeFileAtomically(const std::string& path,
     }
 }
 
-}  // namespace anomaly_export
+}  // namespace anomaly_samples

@@ -1,11 +1,11 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
-#ifndef ANOMALY_EXPORT_ATOMIC_FILE_HPP
-#define ANOMALY_EXPORT_ATOMIC_FILE_HPP
+#ifndef ANOMALY_SAMPLES_ATOMIC_FILE_HPP
+#define ANOMALY_SAMPLES_ATOMIC_FILE_HPP
 
 #include <functional>
 #include <string>
 
-namespace anomaly_export {
+namespace anomaly_samples {
 
 /** Writes `path` so that readers only ever see the old file or the complete new one.
  *
@@ -19,6 +19,6 @@ void writeFileAtomically(const std::string& path,
 /** Removes the temporaries `<path>.tmp.<pid>` whose writing process no longer exists. */
 void removeTemporariesOfDeadWriters(const std::string& path);
 
-}  // namespace anomaly_export
+}  // namespace anomaly_samples
 
-#endif  // ANOMALY_EXPORT_ATOMIC_FILE_HPP
+#endif  // ANOMALY_SAMPLES_ATOMIC_FILE_HPP

@@ -1,7 +1,8 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 // writeFileAtomically: readers see the old or the whole new file, and temporaries left by writers
 // that were killed are cleared while those of running writers are kept.
-#include <atomic_file.hpp>
+#include "atomic_file.hpp"
+#include "file_contents.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,20 +10,11 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string contents(const fs::path& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 class AtomicFile : public ::testing::Test
 {
@@ -49,10 +41,10 @@ TEST_F(AtomicFile, ReplacesTheFileAndClearsOnlyDeadWritersTemporaries)
     for (const auto& p : {dead, alive, otherFile})
         std::ofstream(p) << "partial";
 
-    anomaly_export::writeFileAtomically(
+    anomaly_samples::writeFileAtomically(
         target_.string(), [](const std::string& temporary) { std::ofstream(temporary) << "new"; });
 
-    EXPECT_EQ(contents(target_), "new");
+    EXPECT_EQ(anomaly_test::fileContents(target_), "new");
     EXPECT_FALSE(fs::exists(dead));
     EXPECT_TRUE(fs::exists(alive));
     EXPECT_TRUE(fs::exists(otherFile));
@@ -61,13 +53,13 @@ TEST_F(AtomicFile, ReplacesTheFileAndClearsOnlyDeadWritersTemporaries)
 
 TEST_F(AtomicFile, AFailedWriteKeepsTheOldFileAndLeavesNoTemporary)
 {
-    EXPECT_THROW(anomaly_export::writeFileAtomically(target_.string(),
+    EXPECT_THROW(anomaly_samples::writeFileAtomically(target_.string(),
                                                      [](const std::string& temporary) {
                                                          std::ofstream(temporary) << "ne";
                                                          throw std::runtime_error("disk full");
                                                      }),
                  std::runtime_error);
-    EXPECT_EQ(contents(target_), "old");
+    EXPECT_EQ(anomaly_test::fileContents(target_), "old");
     size_t files = 0;
     for (const auto& entry : fs::directory_iterator(dir_)) {
         (void)entry;
@@ -80,7 +72,7 @@ TEST_F(AtomicFile, AMissingFolderIsNamedInTheError)
 {
     const std::string path = (dir_ / "no_such_folder" / "model.onnx").string();
     try {
-        anomaly_export::writeFileAtomically(path, [](const std::string& temporary) {
+        anomaly_samples::writeFileAtomically(path, [](const std::string& temporary) {
             std::ofstream out(temporary);
             if (!out)
                 throw std::runtime_error("cannot write " + temporary);
