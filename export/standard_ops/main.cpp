@@ -3,11 +3,28 @@
 // for ONNX Runtime, OpenVINO or TensorRT.
 #include "command_line.hpp"
 #include "standard_ops.hpp"
+#include "tool_main.hpp"
 
 #include <onnx_graph.hpp>
 
 #include <iostream>
 #include <string>
+
+namespace {
+
+int run(const anomaly_samples::CommandLine& cli)
+{
+    const std::string inPath = cli.get("in"), outPath = cli.get("out");
+    const onnx::ModelProto original = anomaly_export::loadOnnxModel(inPath);
+    // save() runs onnx::checker and writes to a temporary file renamed over outPath.
+    anomaly_export::OnnxGraphBuilder(anomaly_export::toStandardOps(original)).save(outPath);
+    std::cout << outPath << ": standard ONNX opset " << anomaly_export::kStandardOpset << ", "
+              << original.graph().node_size() << " -> "
+              << anomaly_export::loadOnnxModel(outPath).graph().node_size() << " nodes\n";
+    return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv)
 {
@@ -17,22 +34,5 @@ int main(int argc, char** argv)
                                          " (ONNX Runtime, OpenVINO, TensorRT)",
                                      {{"in", "", "model file to rewrite (.onnx)", true},
                                       {"out", "", "standard ONNX model to write (.onnx)", true}});
-    try {
-        cli.parse(argc, argv);
-        if (cli.helpRequested()) {
-            std::cout << cli.usage();
-            return 0;
-        }
-        const std::string inPath = cli.get("in"), outPath = cli.get("out");
-        const onnx::ModelProto original = anomaly_export::loadOnnxModel(inPath);
-        // save() runs onnx::checker and writes to a temporary file renamed over outPath.
-        anomaly_export::OnnxGraphBuilder(anomaly_export::toStandardOps(original)).save(outPath);
-        std::cout << outPath << ": standard ONNX opset " << anomaly_export::kStandardOpset << ", "
-                  << original.graph().node_size() << " -> "
-                  << anomaly_export::loadOnnxModel(outPath).graph().node_size() << " nodes\n";
-        return 0;
-    } catch (const std::exception& e) {
-        std::cerr << "anomaly_standard_onnx: " << e.what() << "\n";
-        return 1;
-    }
+    return anomaly_samples::runTool(cli, argc, argv, run);
 }

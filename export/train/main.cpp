@@ -5,6 +5,7 @@
 #include "feature_cache.hpp"
 #include "model_export.hpp"
 #include "standardized_head.hpp"
+#include "tool_main.hpp"
 #include "trainer.hpp"
 
 #include <opencv2/anomaly/dataset.hpp>
@@ -12,7 +13,6 @@
 
 #include <csignal>
 #include <cstdio>
-#include <iostream>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -237,22 +237,5 @@ int run(const CommandLine& cli)
 int main(int argc, char** argv)
 {
     CommandLine cli = makeCommandLine();
-    try {
-        cli.parse(argc, argv);
-        if (cli.helpRequested()) {
-            std::cout << cli.usage();
-            return 0;
-        }
-        return run(cli);
-    } catch (const UsageError& e) {
-        std::fprintf(stderr, "anomaly_train: %s\n", e.what());
-        return 2;
-    } catch (const cv::Exception& e) {
-        // The leading newline ends a progress bar line the failure may have interrupted.
-        std::fprintf(stderr, "\nanomaly_train: %s\n", e.err.c_str());
-        return 1;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "\nanomaly_train: %s\n", e.what());
-        return 1;
-    }
+    return anomaly_samples::runTool(cli, argc, argv, run);
 }

@@ -9,6 +9,7 @@
 #include "progress_bar.hpp"
 #include "report.hpp"
 #include "stage_profile.hpp"
+#include "tool_main.hpp"
 #ifdef ANOMALY_BENCHMARK_WITH_LIBTORCH
 #include "torch_head_peer.hpp"
 #endif
@@ -110,6 +111,115 @@ void dumpTensors(const std::string& prefix, const cv::Mat& blob,
         write(prefix + "." + names[i] + ".f32", outputs[i]);
 }
 
+int run(const anomaly_samples::CommandLine& cli)
+{
+    const std::vector<int> threads = parseIntList(cli.get("threads"), "threads");
+    const int batch = parseIntList(cli.get("batch"), "batch")[0];
+    const int warmup = cli.getInt("warmup"), repeats = cli.getInt("repeats");
+    if (warmup < 0 || repeats < 1)
+        throw anomaly_samples::UsageError("--warmup must be >= 0 and --repeats >= 1");
+
+    ab::BenchmarkReport report;
+    report.startRssMiB = ab::procStatusMiB("VmRSS");
+    report.modelPath = cli.get("model");
+    report.warmup = warmup;
+    report.repeats = repeats;
+    report.topLayers = cli.getInt("layers");
+    cv::Ptr<cv::anomaly::LocalGlobalFlow> detector =
+        cv::anomaly::LocalGlobalFlow::create(report.modelPath);
+    report.method = detector->getMethod();
+    report.modelSize = detector->getModelSize();
+    report.backbone = detector->getBackbone();
+    report.inputSize = detector->getInputSize();
+    const std::vector<cv::Mat> images = benchmarkImages(cli.get("images"), batch, report.inputSize);
+    const std::vector<cv::Mat> single(images.begin(), images.begin() + 1);
+    const std::vector<int> batches = {1, batch};
+
+    const bool withTorch =
+#ifdef ANOMALY_BENCHMARK_WITH_LIBTORCH
+        !cli.has("no-torch");
+#else
+        false;
+#endif
+    const long total =
+        long(threads.size() * batches.size()) * (warmup + repeats) * (withTorch ? 3 : 2);
+    anomaly_samples::ProgressBar progress("benchmark " + report.method, total, "run");
+    long done = 0;
+    const ab::IterationDone tick = [&] { progress.update(++done); };
+
+    // End to end first, alone in the process, so its peak memory is the detector's.
+    std::vector<double> detectTimes;
+    for (int t : threads) {
+        cv::setNumThreads(t);
+        for (int b : batches) {
+            detector->setBatchSize(b);
+            detectTimes.push_back(ab::medianDetectSecondsPerImage(
+                *detector, b == 1 ? single : images, warmup, repeats, tick));
+        }
+    }
+    report.detectorPeakMiB = ab::procStatusMiB("VmHWM");
+
+    cv::dnn::Net net = cv::anomaly::readNetWithCustomLayers(report.modelPath);
+    std::vector<cv::String> outputNames = {"anomaly_map"};
+    if (detector->hasLocalGlobalMaps())
+        outputNames.insert(outputNames.end(), {"local_map", "global_map"});
+    const ab::StageLayout layout(net);
+    report.stageNames = layout.stages();
+    const cv::dnn::MatShape oneImage = {1, 3, report.inputSize.height, report.inputSize.width};
+    report.stageFlops = layout.flops(net, oneImage);
+    report.layerNames = layout.layerNames();
+    report.layerTypes = layout.layerTypes();
+    report.layerFlops = layout.layerFlops(net, oneImage);
+    report.totalFlops = std::accumulate(report.stageFlops.begin(), report.stageFlops.end(), 0.0);
+    const cv::anomaly::InputSpec spec = ab::inputSpecOf(*detector);
+    size_t next = 0;
+    for (int t : threads) {
+        cv::setNumThreads(t);
+        for (int b : batches) {
+            ab::ConfigResult c;
+            c.threads = t;
+            c.batch = b;
+            c.detectSecondsPerImage = detectTimes[next++];
+            c.stages = ab::medianStageSecondsPerImage(net, layout, *detector, spec,
+                                                      b == 1 ? single : images, outputNames, warmup,
+                                                      repeats, tick);
+            report.configs.push_back(c);
+        }
+    }
+
+    if (!cli.get("dump").empty()) {
+        const std::vector<cv::Mat> two(images.begin(), images.begin() + std::min(2, batch));
+        cv::Mat blob;
+        cv::anomaly::makeInputBlob(two, spec, blob);
+        net.setInput(blob, "image");
+        std::vector<cv::Mat> outputs;
+        net.forward(outputs, outputNames);
+        dumpTensors(cli.get("dump"), blob, outputNames, outputs);
+    }
+
+#ifdef ANOMALY_BENCHMARK_WITH_LIBTORCH
+    if (withTorch)
+        report.headRows =
+            ab::benchmarkTorchHead(report.method, report.modelSize, backboneChannels(*detector),
+                                   report.inputSize, threads, batches, warmup, repeats, tick);
+#endif
+    progress.finish();
+    for (int t : threads) {
+        ab::MatmulPeak p;
+        p.threads = t;
+        p.cvGemm = ab::cvGemmGflops(t, repeats, p.blasThreadsSet);
+        p.dnnConv = ab::dnnConvGemmGflops(t, repeats);
+#ifdef ANOMALY_BENCHMARK_WITH_LIBTORCH
+        if (withTorch)
+            p.torchMm = ab::torchMatmulGflops(t, repeats);
+#endif
+        report.peaks.push_back(p);
+    }
+    report.finalPeakMiB = ab::procStatusMiB("VmHWM");
+    ab::printReport(report, std::cout);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -129,127 +239,5 @@ int main(int argc, char** argv)
           "ort_benchmark.py"},
          {"layers", "15", "how many of the slowest layers to list (1 thread, batch 1)"},
          {"no-torch", "", "skip the LibTorch head peer", false, true}});
-    try {
-        cli.parse(argc, argv);
-        if (cli.helpRequested()) {
-            std::cout << cli.usage();
-            return 0;
-        }
-        const std::vector<int> threads = parseIntList(cli.get("threads"), "threads");
-        const int batch = parseIntList(cli.get("batch"), "batch")[0];
-        const int warmup = cli.getInt("warmup"), repeats = cli.getInt("repeats");
-        if (warmup < 0 || repeats < 1)
-            throw anomaly_samples::UsageError("--warmup must be >= 0 and --repeats >= 1");
-
-        ab::BenchmarkReport report;
-        report.startRssMiB = ab::procStatusMiB("VmRSS");
-        report.modelPath = cli.get("model");
-        report.warmup = warmup;
-        report.repeats = repeats;
-        report.topLayers = cli.getInt("layers");
-        cv::Ptr<cv::anomaly::LocalGlobalFlow> detector =
-            cv::anomaly::LocalGlobalFlow::create(report.modelPath);
-        report.method = detector->getMethod();
-        report.modelSize = detector->getModelSize();
-        report.backbone = detector->getBackbone();
-        report.inputSize = detector->getInputSize();
-        const std::vector<cv::Mat> images =
-            benchmarkImages(cli.get("images"), batch, report.inputSize);
-        const std::vector<cv::Mat> single(images.begin(), images.begin() + 1);
-        const std::vector<int> batches = {1, batch};
-
-        const bool withTorch =
-#ifdef ANOMALY_BENCHMARK_WITH_LIBTORCH
-            !cli.has("no-torch");
-#else
-            false;
-#endif
-        const long total =
-            long(threads.size() * batches.size()) * (warmup + repeats) * (withTorch ? 3 : 2);
-        anomaly_samples::ProgressBar progress("benchmark " + report.method, total, "run");
-        long done = 0;
-        const ab::IterationDone tick = [&] { progress.update(++done); };
-
-        // End to end first, alone in the process, so its peak memory is the detector's.
-        std::vector<double> detectTimes;
-        for (int t : threads) {
-            cv::setNumThreads(t);
-            for (int b : batches) {
-                detector->setBatchSize(b);
-                detectTimes.push_back(ab::medianDetectSecondsPerImage(
-                    *detector, b == 1 ? single : images, warmup, repeats, tick));
-            }
-        }
-        report.detectorPeakMiB = ab::procStatusMiB("VmHWM");
-
-        cv::dnn::Net net = cv::anomaly::readNetWithCustomLayers(report.modelPath);
-        std::vector<cv::String> outputNames = {"anomaly_map"};
-        if (detector->hasLocalGlobalMaps())
-            outputNames.insert(outputNames.end(), {"local_map", "global_map"});
-        const ab::StageLayout layout(net);
-        report.stageNames = layout.stages();
-        const cv::dnn::MatShape oneImage = {1, 3, report.inputSize.height, report.inputSize.width};
-        report.stageFlops = layout.flops(net, oneImage);
-        report.layerNames = layout.layerNames();
-        report.layerTypes = layout.layerTypes();
-        report.layerFlops = layout.layerFlops(net, oneImage);
-        report.totalFlops =
-            std::accumulate(report.stageFlops.begin(), report.stageFlops.end(), 0.0);
-        const cv::anomaly::InputSpec spec = ab::inputSpecOf(*detector);
-        size_t next = 0;
-        for (int t : threads) {
-            cv::setNumThreads(t);
-            for (int b : batches) {
-                ab::ConfigResult c;
-                c.threads = t;
-                c.batch = b;
-                c.detectSecondsPerImage = detectTimes[next++];
-                c.stages = ab::medianStageSecondsPerImage(net, layout, *detector, spec,
-                                                          b == 1 ? single : images, outputNames,
-                                                          warmup, repeats, tick);
-                report.configs.push_back(c);
-            }
-        }
-
-        if (!cli.get("dump").empty()) {
-            const std::vector<cv::Mat> two(images.begin(), images.begin() + std::min(2, batch));
-            cv::Mat blob;
-            cv::anomaly::makeInputBlob(two, spec, blob);
-            net.setInput(blob, "image");
-            std::vector<cv::Mat> outputs;
-            net.forward(outputs, outputNames);
-            dumpTensors(cli.get("dump"), blob, outputNames, outputs);
-        }
-
-#ifdef ANOMALY_BENCHMARK_WITH_LIBTORCH
-        if (withTorch)
-            report.headRows =
-                ab::benchmarkTorchHead(report.method, report.modelSize, backboneChannels(*detector),
-                                       report.inputSize, threads, batches, warmup, repeats, tick);
-#endif
-        progress.finish();
-        for (int t : threads) {
-            ab::MatmulPeak p;
-            p.threads = t;
-            p.cvGemm = ab::cvGemmGflops(t, repeats, p.blasThreadsSet);
-            p.dnnConv = ab::dnnConvGemmGflops(t, repeats);
-#ifdef ANOMALY_BENCHMARK_WITH_LIBTORCH
-            if (withTorch)
-                p.torchMm = ab::torchMatmulGflops(t, repeats);
-#endif
-            report.peaks.push_back(p);
-        }
-        report.finalPeakMiB = ab::procStatusMiB("VmHWM");
-        ab::printReport(report, std::cout);
-        return 0;
-    } catch (const anomaly_samples::UsageError& e) {
-        std::cerr << "anomaly_benchmark: " << e.what() << " (see --help)\n";
-        return 2;
-    } catch (const cv::Exception& e) {
-        std::cerr << "anomaly_benchmark: " << e.err << "\n";
-        return 1;
-    } catch (const std::exception& e) {
-        std::cerr << "anomaly_benchmark: " << e.what() << "\n";
-        return 1;
-    }
+    return anomaly_samples::runTool(cli, argc, argv, run);
 }

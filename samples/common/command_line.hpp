@@ -37,6 +37,7 @@ public:
 
     void parse(int argc, const char* const* argv);
 
+    const std::string& program() const { return program_; }
     bool helpRequested() const { return helpRequested_; }
     std::string usage() const;
 

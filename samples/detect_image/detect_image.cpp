@@ -3,13 +3,40 @@
 #include "command_line.hpp"
 #include "inspection_overlay.hpp"
 #include "output_file.hpp"
+#include "tool_main.hpp"
 
 #include <opencv2/anomaly.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include <chrono>
 #include <cstdio>
-#include <iostream>
+
+namespace {
+
+int run(const anomaly_samples::CommandLine& cli)
+{
+    const cv::Mat image = cv::imread(cli.get("image"), cv::IMREAD_UNCHANGED);
+    if (image.empty())
+        throw std::runtime_error("cannot read image " + cli.get("image"));
+    auto detector = cv::anomaly::LocalGlobalFlow::create(cli.get("model"));
+
+    cv::anomaly::AnomalyResult result;
+    const auto start = std::chrono::steady_clock::now();
+    detector->detect(image, result);
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+
+    const anomaly_samples::OverlayRenderer renderer(
+        anomaly_samples::MapScale::fromModel(*detector));
+    anomaly_samples::writeImageAtomically(cli.get("out"), renderer.render(image, result));
+
+    std::printf("%s  score %.4f  normalized %.3f  regions %zu  %.1f ms  overlay %s\n",
+                result.isAnomalous ? "NG" : "OK", result.score, result.normalizedScore,
+                result.regions.size(), ms, cli.get("out").c_str());
+    return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv)
 {
@@ -19,36 +46,5 @@ int main(int argc, char** argv)
         {{"model", "", "model file (.onnx) written by anomaly_train", true},
          {"image", "", "image to inspect (any format OpenCV reads)", true},
          {"out", "", "overlay image to write (.png or .jpg)", true}});
-    try {
-        cli.parse(argc, argv);
-        if (cli.helpRequested()) {
-            std::cout << cli.usage();
-            return 0;
-        }
-        const cv::Mat image = cv::imread(cli.get("image"), cv::IMREAD_UNCHANGED);
-        if (image.empty())
-            throw std::runtime_error("cannot read image " + cli.get("image"));
-        auto detector = cv::anomaly::LocalGlobalFlow::create(cli.get("model"));
-
-        cv::anomaly::AnomalyResult result;
-        const auto start = std::chrono::steady_clock::now();
-        detector->detect(image, result);
-        const double ms =
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                .count();
-
-        const anomaly_samples::OverlayRenderer renderer(
-            anomaly_samples::MapScale::fromModel(*detector));
-        anomaly_samples::writeImageAtomically(cli.get("out"), renderer.render(image, result));
-
-        std::printf("%s  score %.4f  normalized %.3f  regions %zu  %.1f ms  overlay %s\n",
-                    result.isAnomalous ? "NG" : "OK", result.score, result.normalizedScore,
-                    result.regions.size(), ms, cli.get("out").c_str());
-        return 0;
-    } catch (const cv::Exception& e) {
-        std::cerr << "anomaly_detect_image: error: " << e.err << "\n";
-    } catch (const std::exception& e) {
-        std::cerr << "anomaly_detect_image: error: " << e.what() << "\n";
-    }
-    return 1;
+    return anomaly_samples::runTool(cli, argc, argv, run);
 }

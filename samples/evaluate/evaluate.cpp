@@ -7,6 +7,7 @@
 #include "evaluation_run.hpp"
 #include "output_file.hpp"
 #include "report_figures.hpp"
+#include "tool_main.hpp"
 
 #include <opencv2/anomaly.hpp>
 
@@ -129,21 +130,5 @@ int main(int argc, char** argv)
          {"layout", "auto", "auto, mvtec, loco, mvtec3d or folder"},
          {"threads", "1", "detectors run in parallel (one model instance each)"},
          {"worst", "4", "worst misses and worst false alarms shown in worst_cases.png"}});
-    try {
-        cli.parse(argc, argv);
-        if (cli.helpRequested()) {
-            std::cout << cli.usage();
-            return 0;
-        }
-        return run(cli);
-    } catch (const UsageError& e) {
-        std::cerr << "anomaly_evaluate: " << e.what() << "\n";
-        return 2;
-    } catch (const cv::Exception& e) {
-        std::cerr << "anomaly_evaluate: error: " << e.err << "\n";
-        return 1;
-    } catch (const std::exception& e) {
-        std::cerr << "anomaly_evaluate: error: " << e.what() << "\n";
-        return 1;
-    }
+    return anomaly_samples::runTool(cli, argc, argv, run);
 }

@@ -6,6 +6,7 @@
 #include "inspection_overlay.hpp"
 #include "output_file.hpp"
 #include "progress_bar.hpp"
+#include "tool_main.hpp"
 
 #include <opencv2/anomaly.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -15,7 +16,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -66,6 +66,90 @@ struct Tally
     std::vector<std::string> errorLines;
 };
 
+int run(const anomaly_samples::CommandLine& cli)
+{
+    const fs::path root = cli.get("dir");
+    std::optional<fs::path> overlayDir;
+    if (cli.has("overlays")) {
+        overlayDir = fs::path(cli.get("overlays"));
+        fs::create_directories(*overlayDir);
+    }
+    const std::vector<fs::path> images = listImages(root, overlayDir);
+    if (images.empty())
+        throw std::runtime_error("no images (.png, .jpg, .bmp, .tif, ...) under " + root.string());
+
+    auto detector = cv::anomaly::LocalGlobalFlow::create(cli.get("model"));
+    const anomaly_samples::OverlayRenderer renderer(
+        anomaly_samples::MapScale::fromModel(*detector));
+
+    std::ostringstream csv;
+    csv << "file,score,normalized_score,label,regions,ms\n";
+    Tally tally;
+    {
+        anomaly_samples::ProgressBar bar("inspecting", static_cast<long>(images.size()));
+        for (size_t i = 0; i < images.size(); ++i) {
+            const std::string name = images[i].generic_string();
+            try {
+                const cv::Mat image = cv::imread((root / images[i]).string(), cv::IMREAD_UNCHANGED);
+                if (image.empty())
+                    throw std::runtime_error("cannot read the image");
+                cv::anomaly::AnomalyResult result;
+                const auto start = std::chrono::steady_clock::now();
+                detector->detect(image, result);
+                const double ms = std::chrono::duration<double, std::milli>(
+                                      std::chrono::steady_clock::now() - start)
+                                      .count();
+                tally.totalMs += ms;
+                (result.isAnomalous ? tally.ng : tally.ok) += 1;
+                if (result.isAnomalous)
+                    tally.ngFiles.push_back(name);
+                char row[160];
+                std::snprintf(row, sizeof(row), ",%.6g,%.4f,%s,%zu,%.1f\n", result.score,
+                              result.normalizedScore, result.isAnomalous ? "NG" : "OK",
+                              result.regions.size(), ms);
+                csv << csvField(name) << row;
+                if (overlayDir) {
+                    fs::path target = *overlayDir / images[i];
+                    target.replace_extension(".png");
+                    fs::create_directories(target.parent_path());
+                    anomaly_samples::writeImageAtomically(target.string(),
+                                                          renderer.render(image, result, name));
+                }
+            } catch (const cv::Exception& e) {
+                ++tally.errors;
+                tally.errorLines.push_back(name + ": " + e.err);
+                csv << csvField(name) << ",,,error,,\n";
+            } catch (const std::exception& e) {
+                ++tally.errors;
+                tally.errorLines.push_back(name + ": " + e.what());
+                csv << csvField(name) << ",,,error,,\n";
+            }
+            bar.update(static_cast<long>(i + 1));
+        }
+    }
+    anomaly_samples::writeTextAtomically(cli.get("csv"), csv.str());
+
+    const int scored = tally.ok + tally.ng;
+    std::printf("inspected %zu images: %d OK, %d NG", images.size(), tally.ok, tally.ng);
+    if (tally.errors)
+        std::printf(", %d errors", tally.errors);
+    if (scored)
+        std::printf("  (%.1f ms per image)", tally.totalMs / scored);
+    std::printf("\n");
+    for (size_t i = 0; i < tally.ngFiles.size() && i < 10; ++i)
+        std::printf("  NG  %s\n", tally.ngFiles[i].c_str());
+    if (tally.ngFiles.size() > 10)
+        std::printf("  ... and %zu more NG (see the CSV)\n", tally.ngFiles.size() - 10);
+    std::printf("CSV: %s\n", cli.get("csv").c_str());
+    if (overlayDir)
+        std::printf("overlays: %s\n", overlayDir->string().c_str());
+    for (const std::string& line : tally.errorLines)
+        std::fprintf(stderr, "anomaly_inspect_folder: error: %s\n", line.c_str());
+    if (tally.errors)
+        return 1;
+    return tally.ng > 0 ? 2 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -77,98 +161,6 @@ int main(int argc, char** argv)
          {"dir", "", "folder of images to inspect", true},
          {"csv", "", "CSV to write: file,score,normalized_score,label,regions,ms", true},
          {"overlays", "", "folder to write one overlay PNG per image into (optional)"}});
-    try {
-        cli.parse(argc, argv);
-        if (cli.helpRequested()) {
-            std::cout << cli.usage();
-            return 0;
-        }
-        const fs::path root = cli.get("dir");
-        std::optional<fs::path> overlayDir;
-        if (cli.has("overlays")) {
-            overlayDir = fs::path(cli.get("overlays"));
-            fs::create_directories(*overlayDir);
-        }
-        const std::vector<fs::path> images = listImages(root, overlayDir);
-        if (images.empty())
-            throw std::runtime_error("no images (.png, .jpg, .bmp, .tif, ...) under " +
-                                     root.string());
-
-        auto detector = cv::anomaly::LocalGlobalFlow::create(cli.get("model"));
-        const anomaly_samples::OverlayRenderer renderer(
-            anomaly_samples::MapScale::fromModel(*detector));
-
-        std::ostringstream csv;
-        csv << "file,score,normalized_score,label,regions,ms\n";
-        Tally tally;
-        {
-            anomaly_samples::ProgressBar bar("inspecting", static_cast<long>(images.size()));
-            for (size_t i = 0; i < images.size(); ++i) {
-                const std::string name = images[i].generic_string();
-                try {
-                    const cv::Mat image =
-                        cv::imread((root / images[i]).string(), cv::IMREAD_UNCHANGED);
-                    if (image.empty())
-                        throw std::runtime_error("cannot read the image");
-                    cv::anomaly::AnomalyResult result;
-                    const auto start = std::chrono::steady_clock::now();
-                    detector->detect(image, result);
-                    const double ms = std::chrono::duration<double, std::milli>(
-                                          std::chrono::steady_clock::now() - start)
-                                          .count();
-                    tally.totalMs += ms;
-                    (result.isAnomalous ? tally.ng : tally.ok) += 1;
-                    if (result.isAnomalous)
-                        tally.ngFiles.push_back(name);
-                    char row[160];
-                    std::snprintf(row, sizeof(row), ",%.6g,%.4f,%s,%zu,%.1f\n", result.score,
-                                  result.normalizedScore, result.isAnomalous ? "NG" : "OK",
-                                  result.regions.size(), ms);
-                    csv << csvField(name) << row;
-                    if (overlayDir) {
-                        fs::path target = *overlayDir / images[i];
-                        target.replace_extension(".png");
-                        fs::create_directories(target.parent_path());
-                        anomaly_samples::writeImageAtomically(target.string(),
-                                                              renderer.render(image, result, name));
-                    }
-                } catch (const cv::Exception& e) {
-                    ++tally.errors;
-                    tally.errorLines.push_back(name + ": " + e.err);
-                    csv << csvField(name) << ",,,error,,\n";
-                } catch (const std::exception& e) {
-                    ++tally.errors;
-                    tally.errorLines.push_back(name + ": " + e.what());
-                    csv << csvField(name) << ",,,error,,\n";
-                }
-                bar.update(static_cast<long>(i + 1));
-            }
-        }
-        anomaly_samples::writeTextAtomically(cli.get("csv"), csv.str());
-
-        const int scored = tally.ok + tally.ng;
-        std::printf("inspected %zu images: %d OK, %d NG", images.size(), tally.ok, tally.ng);
-        if (tally.errors)
-            std::printf(", %d errors", tally.errors);
-        if (scored)
-            std::printf("  (%.1f ms per image)", tally.totalMs / scored);
-        std::printf("\n");
-        for (size_t i = 0; i < tally.ngFiles.size() && i < 10; ++i)
-            std::printf("  NG  %s\n", tally.ngFiles[i].c_str());
-        if (tally.ngFiles.size() > 10)
-            std::printf("  ... and %zu more NG (see the CSV)\n", tally.ngFiles.size() - 10);
-        std::printf("CSV: %s\n", cli.get("csv").c_str());
-        if (overlayDir)
-            std::printf("overlays: %s\n", overlayDir->string().c_str());
-        for (const std::string& line : tally.errorLines)
-            std::fprintf(stderr, "anomaly_inspect_folder: error: %s\n", line.c_str());
-        if (tally.errors)
-            return 1;
-        return tally.ng > 0 ? 2 : 0;
-    } catch (const cv::Exception& e) {
-        std::cerr << "anomaly_inspect_folder: error: " << e.err << "\n";
-    } catch (const std::exception& e) {
-        std::cerr << "anomaly_inspect_folder: error: " << e.what() << "\n";
-    }
-    return 1;
+    // Exit code 2 already means "NG found" to scripts: a mistyped option must not read as one.
+    return anomaly_samples::runTool(cli, argc, argv, run, anomaly_samples::kExitFailure);
 }

@@ -6,9 +6,9 @@
 #include <opencv2/dnn.hpp>
 
 #include "command_line.hpp"
+#include "tool_main.hpp"
 
 #include <cstdio>
-#include <iostream>
 #include <map>
 
 namespace {
@@ -92,18 +92,5 @@ int main(int argc, char** argv)
         {{"model", "", "model file (.onnx) written by anomaly_train", true},
          {"backend", "cuda", "opencv, cuda or cuda_fp16", false},
          {"all", "", "list every layer, not only the fallbacks", false, true}});
-    try {
-        cli.parse(argc, argv);
-        if (cli.helpRequested()) {
-            std::cout << cli.usage();
-            return 0;
-        }
-        return runReport(cli);
-    } catch (const anomaly_samples::UsageError& e) {
-        std::cerr << "anomaly_layer_report: " << e.what() << " (see --help)\n";
-        return 2;
-    } catch (const cv::Exception& e) {
-        std::cerr << "anomaly_layer_report: error: " << e.err << "\n";
-        return 1;
-    }
+    return anomaly_samples::runTool(cli, argc, argv, runReport);
 }

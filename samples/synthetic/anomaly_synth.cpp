@@ -3,6 +3,7 @@
 #include "command_line.hpp"
 #include "dataset_writer.hpp"
 #include "progress_bar.hpp"
+#include "tool_main.hpp"
 
 #include <filesystem>
 #include <iostream>
@@ -30,6 +31,45 @@ void prepareRoot(const fs::path& root, bool overwrite)
         fs::remove_all(root / part);
 }
 
+int run(const CommandLine& cli)
+{
+    anomaly_synth::DatasetOptions options;
+    options.root = cli.get("out");
+    try {
+        options.surface = anomaly_synth::surfaceFromName(cli.get("surface"));
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+    }
+    const int seed = cli.getInt("seed");
+    if (seed < 0)
+        throw UsageError("--seed must be >= 0");
+    options.seed = static_cast<uint64_t>(seed);
+    options.trainGood = cli.getInt("train");
+    options.testGood = cli.getInt("test-good");
+    options.testPerDefect = cli.getInt("test-defect");
+    options.size = cli.getInt("size");
+    if (options.trainGood < 1 || options.testGood < 0 || options.testPerDefect < 0)
+        throw UsageError("--train must be >= 1, --test-good and --test-defect >= 0");
+    if (options.size < 64 || options.size > 4096)
+        throw UsageError("--size must be between 64 and 4096");
+    prepareRoot(options.root, cli.get("overwrite") == "1");
+
+    std::unique_ptr<anomaly_samples::ProgressBar> bar;
+    anomaly_synth::writeDataset(options, [&](long done, long total) {
+        if (!bar)
+            bar = std::make_unique<anomaly_samples::ProgressBar>("anomaly_synth", total);
+        bar->update(done);
+    });
+    bar.reset();
+    const int defects =
+        options.testPerDefect * static_cast<int>(anomaly_synth::allDefectTypes().size());
+    std::cout << "wrote " << options.trainGood << " train, " << options.testGood
+              << " good test and " << defects << " defective test images ("
+              << anomaly_synth::surfaceName(options.surface) << ", " << options.size << "x"
+              << options.size << ") to " << options.root << "\n";
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -47,49 +87,5 @@ int main(int argc, char** argv)
          {"size", "256", "image width and height in pixels"},
          {"overwrite", "", "replace the train/test/ground_truth folders of an existing dataset",
           false, true}});
-    try {
-        cli.parse(argc, argv);
-        if (cli.helpRequested()) {
-            std::cout << cli.usage();
-            return 0;
-        }
-        anomaly_synth::DatasetOptions options;
-        options.root = cli.get("out");
-        try {
-            options.surface = anomaly_synth::surfaceFromName(cli.get("surface"));
-        } catch (const std::invalid_argument& e) {
-            throw UsageError(e.what());
-        }
-        const int seed = cli.getInt("seed");
-        if (seed < 0)
-            throw UsageError("--seed must be >= 0");
-        options.seed = static_cast<uint64_t>(seed);
-        options.trainGood = cli.getInt("train");
-        options.testGood = cli.getInt("test-good");
-        options.testPerDefect = cli.getInt("test-defect");
-        options.size = cli.getInt("size");
-        if (options.trainGood < 1 || options.testGood < 0 || options.testPerDefect < 0)
-            throw UsageError("--train must be >= 1, --test-good and --test-defect >= 0");
-        if (options.size < 64 || options.size > 4096)
-            throw UsageError("--size must be between 64 and 4096");
-        prepareRoot(options.root, cli.get("overwrite") == "1");
-
-        std::unique_ptr<anomaly_samples::ProgressBar> bar;
-        anomaly_synth::writeDataset(options, [&](long done, long total) {
-            if (!bar)
-                bar = std::make_unique<anomaly_samples::ProgressBar>("anomaly_synth", total);
-            bar->update(done);
-        });
-        bar.reset();
-        const int defects =
-            options.testPerDefect * static_cast<int>(anomaly_synth::allDefectTypes().size());
-        std::cout << "wrote " << options.trainGood << " train, " << options.testGood
-                  << " good test and " << defects << " defective test images ("
-                  << anomaly_synth::surfaceName(options.surface) << ", " << options.size << "x"
-                  << options.size << ") to " << options.root << "\n";
-        return 0;
-    } catch (const std::exception& e) {
-        std::cerr << "anomaly_synth: error: " << e.what() << "\n";
-        return 1;
-    }
+    return anomaly_samples::runTool(cli, argc, argv, run);
 }

@@ -4,6 +4,7 @@
 #include "command_line.hpp"
 #include "inspection_overlay.hpp"
 #include "progress_bar.hpp"
+#include "tool_main.hpp"
 
 #include <opencv2/anomaly.hpp>
 #include <opencv2/highgui.hpp>
@@ -14,7 +15,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <iostream>
 #include <memory>
 
 namespace {
@@ -100,6 +100,77 @@ private:
     long frames_ = 0;
 };
 
+int run(const anomaly_samples::CommandLine& cli)
+{
+    const std::string input = cli.get("input");
+    const int maxFrames = cli.getInt("max-frames", 0);
+
+    cv::VideoCapture capture;
+    if (isCameraIndex(input))
+        capture.open(std::stoi(input));
+    else
+        capture.open(input);
+    if (!capture.isOpened())
+        throw std::runtime_error("cannot open video input " + input);
+
+    auto detector = cv::anomaly::LocalGlobalFlow::create(cli.get("model"));
+    const anomaly_samples::OverlayRenderer renderer(
+        anomaly_samples::MapScale::fromModel(*detector));
+
+    const std::string title = "anomaly_video (q or Esc to quit)";
+    const bool window = cli.get("no-window") != "1" && openWindow(title);
+    std::string outPath = cli.get("out");
+    if (outPath.empty() && !window)
+        outPath = "anomaly_video.mp4";
+    const double inputFps = capture.get(cv::CAP_PROP_FPS);
+    std::unique_ptr<AtomicVideoWriter> writer;
+    if (!outPath.empty())
+        writer = std::make_unique<AtomicVideoWriter>(outPath, inputFps > 0 ? inputFps : 10.0);
+
+    long total = static_cast<long>(capture.get(cv::CAP_PROP_FRAME_COUNT));
+    if (maxFrames > 0 && (total <= 0 || total > maxFrames))
+        total = maxFrames;
+    std::unique_ptr<anomaly_samples::ProgressBar> bar;
+    if (!window && total > 0)
+        bar = std::make_unique<anomaly_samples::ProgressBar>("anomaly_video", total, "frame");
+
+    // Frame rate of the whole loop (read, detect, draw), smoothed so the number is readable.
+    double fps = 0;
+    long frames = 0, ngFrames = 0;
+    cv::Mat frame;
+    auto last = std::chrono::steady_clock::now();
+    while ((maxFrames == 0 || frames < maxFrames) && capture.read(frame) && !frame.empty()) {
+        cv::anomaly::AnomalyResult result;
+        detector->detect(frame, result);
+        ngFrames += result.isAnomalous ? 1 : 0;
+        const auto now = std::chrono::steady_clock::now();
+        const double seconds = std::chrono::duration<double>(now - last).count();
+        last = now;
+        if (seconds > 0)
+            fps = frames == 0 ? 1.0 / seconds : 0.9 * fps + 0.1 / seconds;
+        char caption[64];
+        std::snprintf(caption, sizeof(caption), "%.1f FPS   frame %ld", fps, frames + 1);
+        const cv::Mat overlay = renderer.render(frame, result, caption);
+        if (writer)
+            writer->write(overlay);
+        ++frames;
+        if (bar)
+            bar->update(frames);
+        if (window) {
+            cv::imshow(title, overlay);
+            const int key = cv::waitKey(1) & 0xFF;
+            if (key == 'q' || key == 27)
+                break;
+        }
+    }
+    bar.reset();
+    if (writer)
+        writer->finish();
+    std::printf("%ld frames, %ld NG, %.1f FPS%s%s\n", frames, ngFrames, fps,
+                writer ? ", video " : "", writer ? outPath.c_str() : "");
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -114,85 +185,5 @@ int main(int argc, char** argv)
           "video to write (.mp4, .mov or .avi); default anomaly_video.mp4 without a display"},
          {"max-frames", "0", "stop after this many frames (0: until the input ends)"},
          {"no-window", "", "never open a window, even when a display exists", false, true}});
-    try {
-        cli.parse(argc, argv);
-        if (cli.helpRequested()) {
-            std::cout << cli.usage();
-            return 0;
-        }
-        const std::string input = cli.get("input");
-        const int maxFrames = cli.getInt("max-frames");
-        if (maxFrames < 0)
-            throw std::runtime_error("--max-frames must be >= 0");
-
-        cv::VideoCapture capture;
-        if (isCameraIndex(input))
-            capture.open(std::stoi(input));
-        else
-            capture.open(input);
-        if (!capture.isOpened())
-            throw std::runtime_error("cannot open video input " + input);
-
-        auto detector = cv::anomaly::LocalGlobalFlow::create(cli.get("model"));
-        const anomaly_samples::OverlayRenderer renderer(
-            anomaly_samples::MapScale::fromModel(*detector));
-
-        const std::string title = "anomaly_video (q or Esc to quit)";
-        const bool window = cli.get("no-window") != "1" && openWindow(title);
-        std::string outPath = cli.get("out");
-        if (outPath.empty() && !window)
-            outPath = "anomaly_video.mp4";
-        const double inputFps = capture.get(cv::CAP_PROP_FPS);
-        std::unique_ptr<AtomicVideoWriter> writer;
-        if (!outPath.empty())
-            writer = std::make_unique<AtomicVideoWriter>(outPath, inputFps > 0 ? inputFps : 10.0);
-
-        long total = static_cast<long>(capture.get(cv::CAP_PROP_FRAME_COUNT));
-        if (maxFrames > 0 && (total <= 0 || total > maxFrames))
-            total = maxFrames;
-        std::unique_ptr<anomaly_samples::ProgressBar> bar;
-        if (!window && total > 0)
-            bar = std::make_unique<anomaly_samples::ProgressBar>("anomaly_video", total, "frame");
-
-        // Frame rate of the whole loop (read, detect, draw), smoothed so the number is readable.
-        double fps = 0;
-        long frames = 0, ngFrames = 0;
-        cv::Mat frame;
-        auto last = std::chrono::steady_clock::now();
-        while ((maxFrames == 0 || frames < maxFrames) && capture.read(frame) && !frame.empty()) {
-            cv::anomaly::AnomalyResult result;
-            detector->detect(frame, result);
-            ngFrames += result.isAnomalous ? 1 : 0;
-            const auto now = std::chrono::steady_clock::now();
-            const double seconds = std::chrono::duration<double>(now - last).count();
-            last = now;
-            if (seconds > 0)
-                fps = frames == 0 ? 1.0 / seconds : 0.9 * fps + 0.1 / seconds;
-            char caption[64];
-            std::snprintf(caption, sizeof(caption), "%.1f FPS   frame %ld", fps, frames + 1);
-            const cv::Mat overlay = renderer.render(frame, result, caption);
-            if (writer)
-                writer->write(overlay);
-            ++frames;
-            if (bar)
-                bar->update(frames);
-            if (window) {
-                cv::imshow(title, overlay);
-                const int key = cv::waitKey(1) & 0xFF;
-                if (key == 'q' || key == 27)
-                    break;
-            }
-        }
-        bar.reset();
-        if (writer)
-            writer->finish();
-        std::printf("%ld frames, %ld NG, %.1f FPS%s%s\n", frames, ngFrames, fps,
-                    writer ? ", video " : "", writer ? outPath.c_str() : "");
-        return 0;
-    } catch (const cv::Exception& e) {
-        std::cerr << "anomaly_video: error: " << e.err << "\n";
-    } catch (const std::exception& e) {
-        std::cerr << "anomaly_video: error: " << e.what() << "\n";
-    }
-    return 1;
+    return anomaly_samples::runTool(cli, argc, argv, run);
 }
