@@ -54,10 +54,10 @@ TEST_F(AtomicFile, ReplacesTheFileAndClearsOnlyDeadWritersTemporaries)
 TEST_F(AtomicFile, AFailedWriteKeepsTheOldFileAndLeavesNoTemporary)
 {
     EXPECT_THROW(anomaly_samples::writeFileAtomically(target_.string(),
-                                                     [](const std::string& temporary) {
-                                                         std::ofstream(temporary) << "ne";
-                                                         throw std::runtime_error("disk full");
-                                                     }),
+                                                      [](const std::string& temporary) {
+                                                          std::ofstream(temporary) << "ne";
+                                                          throw std::runtime_error("disk full");
+                                                      }),
                  std::runtime_error);
     EXPECT_EQ(anomaly_test::fileContents(target_), "old");
     size_t files = 0;
