@@ -1,6 +1,8 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "stage_profile.hpp"
 
+#include "layer_flops.hpp"
+
 #include <opencv2/dnn/shape_utils.hpp>
 
 #include <algorithm>
@@ -14,33 +16,6 @@ std::string stageOfLayer(const std::string& layerName)
     const size_t slash = nodeName.find('/');
     return slash == std::string::npos ? "(unprefixed)" : nodeName.substr(0, slash);
 }
-
-namespace {
-
-// cv::dnn::Net::getFLOPS is wrong for two layer kinds of our graphs in OpenCV 4.6, so they are
-// counted from their shapes (2 FLOPs per multiply-add, as getFLOPS counts):
-// - Convolution ignores the group count: a depthwise conv is counted as a dense one. The weight
-//   blob [out, in/group, kh, kw] gives the multiply-adds per output element directly.
-// - MatMul of two graph values becomes an InnerProduct without weights whose getFLOPS reads the
-//   absent weight blob (segmentation fault); the inner dimension is the last of input 0.
-double layerFlops(cv::dnn::Net& net, int layerId, const cv::dnn::MatShape& inputShape)
-{
-    const cv::Ptr<cv::dnn::Layer> layer = net.getLayer(layerId);
-    const bool conv = layer->type == "Convolution" && !layer->blobs.empty();
-    const bool matmul = layer->type == "InnerProduct" && layer->blobs.empty();
-    if (!conv && !matmul)
-        return double(net.getFLOPS(layerId, inputShape));
-    std::vector<cv::dnn::MatShape> in, out;
-    net.getLayerShapes(inputShape, layerId, in, out);
-    if (in.empty() || in[0].empty() || out.empty())
-        return 0;
-    const cv::Mat& weights = conv ? layer->blobs[0] : cv::Mat();
-    const double macsPerOutput =
-        conv ? double(weights.total()) / weights.size[0] : double(in[0].back());
-    return 2.0 * double(cv::dnn::total(out[0])) * macsPerOutput / double(inputShape[0]);
-}
-
-}  // namespace
 
 StageLayout::StageLayout(cv::dnn::Net& net)
 {
@@ -75,7 +50,7 @@ std::vector<double> StageLayout::layerFlops(cv::dnn::Net& net,
 {
     std::vector<double> perLayer;
     for (int id : layerIds_)
-        perLayer.push_back(anomaly_benchmark::layerFlops(net, id, inputShape));
+        perLayer.push_back(anomaly_samples::layerFlops(net, id, inputShape));
     return perLayer;
 }
 

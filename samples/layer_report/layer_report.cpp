@@ -6,6 +6,7 @@
 #include <opencv2/dnn.hpp>
 
 #include "command_line.hpp"
+#include "layer_flops.hpp"
 #include "tool_main.hpp"
 
 #include <cstdio>
@@ -57,15 +58,15 @@ int runReport(const anomaly_samples::CommandLine& cli)
             "CPU. The per-layer answers below are what this OpenCV build reports.\n",
             CV_VERSION, cli.get("backend").c_str());
 
-    const int64 totalFlops = net.getFLOPS(inputShape);
-    int64 fallbackFlops = 0;
+    double totalFlops = 0, fallbackFlops = 0;
     int fallbackCount = 0, layerCount = 0;
     std::printf("%-5s %-44s %-34s %8s  %s\n", "id", "layer", "type", "MFLOPs", "runs");
     for (const std::string& name : net.getLayerNames()) {
         const int id = net.getLayerId(name);
         cv::Ptr<cv::dnn::Layer> layer = net.getLayer(id);
         const bool native = layer->supportBackend(choice.backend);
-        const int64 flops = net.getFLOPS(id, inputShape);
+        const double flops = anomaly_samples::layerFlops(net, id, inputShape);
+        totalFlops += flops;
         ++layerCount;
         if (!native) {
             ++fallbackCount;
@@ -73,12 +74,11 @@ int runReport(const anomaly_samples::CommandLine& cli)
         }
         if (!native || cli.has("all"))
             std::printf("%-5d %-44.44s %-34.34s %8.2f  %s\n", id, name.c_str(), layer->type.c_str(),
-                        double(flops) / 1e6, native ? "native" : "CPU FALLBACK");
+                        flops / 1e6, native ? "native" : "CPU FALLBACK");
     }
     std::printf("%d of %d layers fall back to the CPU on '%s' (%.2f%% of %.3f GFLOPs)\n",
                 fallbackCount, layerCount, cli.get("backend").c_str(),
-                totalFlops > 0 ? 100.0 * double(fallbackFlops) / double(totalFlops) : 0.0,
-                double(totalFlops) / 1e9);
+                totalFlops > 0 ? 100.0 * fallbackFlops / totalFlops : 0.0, totalFlops / 1e9);
     return 0;
 }
 

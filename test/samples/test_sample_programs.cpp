@@ -186,4 +186,43 @@ TEST_F(SamplePrograms, MinimalPrintsVerdict)
     EXPECT_EQ(r.output.rfind("NG", 0), 0u) << r.output;
 }
 
+TEST_F(SamplePrograms, LayerReportCountsMatMulOfTwoValuesByHand)
+{
+    // image x image (a MatMul of two graph values, as in the attention blocks) made OpenCV 4.6's
+    // getFLOPS crash. Per image: [3,32,32] x [3,32,32] is 3*32*32 outputs of 32 multiply-adds,
+    // 2*3*32^3 = 196,608 FLOPs (0.20 MFLOPs); the 1x1 conv 3->1 is 2*3*32*32 = 6,144 (0.01).
+    opencv_test::TestModel m;
+    const int64_t s = opencv_test::kTestModelSize;
+    m.input("image", {-1, 3, s, s});
+    m.node("MatMul", {"image", "image"}, {"product"});
+    m.floatTensor("w_mean", {1, 3, 1, 1}, {1.f / 3, 1.f / 3, 1.f / 3});
+    m.node("Conv", {"product", "w_mean"}, {"anomaly_map"},
+           {opencv_test::TestAttr::list("kernel_shape", {1, 1})});
+    m.output("anomaly_map", {-1, 1, s, s});
+    opencv_test::addValidMetadata(m);
+    const fs::path model = dir_ / "matmul.onnx";
+    const std::vector<unsigned char> bytes = m.serialize();
+    std::ofstream(model, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
+
+    const ProgramRun r =
+        run(std::string(ANOMALY_LAYER_REPORT) + " --backend opencv --all --model " + quoted(model));
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    std::istringstream lines(r.output);
+    bool sawMatMul = false, sawConv = false;
+    for (std::string line; std::getline(lines, line);) {
+        if (line.find("InnerProduct") != std::string::npos) {  // how 4.6 imports that MatMul
+            sawMatMul = true;
+            EXPECT_NE(line.find(" 0.20  native"), std::string::npos) << line;
+        }
+        if (line.find("Convolution") != std::string::npos) {
+            sawConv = true;
+            EXPECT_NE(line.find(" 0.01  native"), std::string::npos) << line;
+        }
+    }
+    EXPECT_TRUE(sawMatMul && sawConv) << r.output;
+    EXPECT_NE(r.output.find("0 of "), std::string::npos) << r.output;
+}
+
 }  // namespace
