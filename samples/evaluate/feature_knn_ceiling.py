@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""How far can a backbone's features go on a data set? A PatchCore-style check (no training).
+
+Runs a backbone ONNX file (standard ops only: v1 `anomaly_backbone` files, or any v2 file after
+`anomaly_standard_onnx`) through ONNX Runtime on an MVTec-layout category, builds a memory bank of
+the good training images' local features (3x3-averaged taps, resized to one grid, standardised
+per channel, a random 60,000-vector subset) and scores every test position by its distance to the
+nearest bank vector. Prints image AUROC (max of the smoothed map) and pixel AUROC at 64x64 map
+resolution, overall and per defect type (each type against the good test images).
+
+A developer's tool (PyPI: onnxruntime, opencv-python or Debian's python3-opencv, numpy,
+scikit-learn), not part of the build; doc/results.md quotes its figures.
+
+    python3 samples/evaluate/feature_knn_ceiling.py --backbone backbone.onnx \
+        --data ../shared/data/magnetic_tile [--taps 8,16] [--intensity-weight 0]
+"""
+import argparse
+import glob
+import os
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+from sklearn.metrics import roc_auc_score
+
+GRID = 32        # feature grid (stride 8 at 256x256)
+MAP_SIZE = 64    # resolution of the maps and masks that are scored
+BANK_SIZE = 60000
+
+
+def backbone_session(path):
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    meta = session.get_modelmeta().custom_metadata_map
+    size = int(meta.get("backbone.input_width", "256"))
+    mean = np.array([float(v) for v in meta["backbone.mean"].split(",")], np.float32)
+    std = np.array([float(v) for v in meta["backbone.std"].split(",")], np.float32)
+    rgb = meta.get("backbone.color_order", "RGB") == "RGB"
+    return session, size, mean, std, rgb
+
+
+def preprocess(path, size, mean, std, rgb):
+    image = cv2.imread(path)
+    shrink_much = image.shape[0] > 2 * size
+    image = cv2.resize(image, (size, size),
+                       interpolation=cv2.INTER_AREA if shrink_much else cv2.INTER_LINEAR)
+    if rgb:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return ((image.astype(np.float32) / 255.0 - mean) / std).transpose(2, 0, 1)
+
+
+def tap_features(session, paths, taps, preprocess_args):
+    names = {"4": "feat_s4", "8": "feat_s8", "16": "feat_s16"}
+    per_tap = {t: [] for t in taps}
+    for i in range(0, len(paths), 16):
+        batch = np.stack([preprocess(p, *preprocess_args) for p in paths[i:i + 16]])
+        outputs = session.run([names[t] for t in taps], {"image": batch})
+        for t, out in zip(taps, outputs):
+            per_tap[t].append(out)
+    grids = []
+    for t in taps:
+        maps = np.concatenate(per_tap[t])
+        n, c, h, w = maps.shape
+        local = [cv2.blur(m.transpose(1, 2, 0), (3, 3)).reshape(h, w, c) for m in maps]
+        interpolation = cv2.INTER_LINEAR if h < GRID else cv2.INTER_AREA
+        grids.append(np.stack([cv2.resize(m, (GRID, GRID), interpolation=interpolation)
+                               .reshape(GRID, GRID, c) for m in local]))
+    return np.concatenate(grids, -1)
+
+
+def intensity(paths):
+    out = []
+    for p in paths:
+        grey = cv2.imread(p, cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255.0
+        grey = cv2.resize(grey, (GRID, GRID), interpolation=cv2.INTER_AREA)
+        out.append(cv2.blur(grey, (3, 3))[..., None])
+    return np.stack(out)
+
+
+def ground_truth(root, test_paths):
+    masks = []
+    for p in test_paths:
+        defect = p.split(os.sep)[-2]
+        stem = os.path.splitext(os.path.basename(p))[0]
+        mask_path = os.path.join(root, "ground_truth", defect, stem + "_mask.png")
+        mask = (cv2.imread(mask_path, cv2.IMREAD_GRAYSCALE) if os.path.exists(mask_path)
+                else np.zeros(cv2.imread(p, cv2.IMREAD_GRAYSCALE).shape, np.uint8))
+        masks.append(cv2.resize((mask > 0).astype(np.uint8), (MAP_SIZE, MAP_SIZE),
+                                interpolation=cv2.INTER_NEAREST))
+    return np.stack(masks)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backbone", required=True)
+    parser.add_argument("--data", required=True, help="MVTec-layout category root")
+    parser.add_argument("--taps", default="8,16", help="strides to use, from 4,8,16")
+    parser.add_argument("--intensity-weight", type=float, default=0.0,
+                        help="append the 3x3-averaged grey level, standardised per position, "
+                             "times this weight (0: off)")
+    args = parser.parse_args()
+    taps = args.taps.split(",")
+    session, size, mean, std, rgb = backbone_session(args.backbone)
+    train = sorted(glob.glob(os.path.join(args.data, "train", "good", "*")))
+    test = sorted(glob.glob(os.path.join(args.data, "test", "*", "*")))
+    types = np.array([p.split(os.sep)[-2] for p in test])
+
+    train_features = tap_features(session, train, taps, (size, mean, std, rgb))
+    test_features = tap_features(session, test, taps, (size, mean, std, rgb))
+    flat = train_features.reshape(-1, train_features.shape[-1])
+    mu, sigma = flat.mean(0), flat.std(0) + 1e-6
+    train_features = (train_features - mu) / sigma
+    test_features = (test_features - mu) / sigma
+    if args.intensity_weight > 0:
+        grey_train, grey_test = intensity(train), intensity(test)
+        m, s = grey_train.mean(0, keepdims=True), grey_train.std(0, keepdims=True) + 1e-3
+        train_features = np.concatenate(
+            [train_features, (grey_train - m) / s * args.intensity_weight], -1)
+        test_features = np.concatenate(
+            [test_features, (grey_test - m) / s * args.intensity_weight], -1)
+
+    bank = train_features.reshape(-1, train_features.shape[-1])
+    rng = np.random.default_rng(0)
+    bank = bank[rng.choice(len(bank), min(len(bank), BANK_SIZE), replace=False)]
+    bank_norms = (bank ** 2).sum(1)
+    maps = []
+    for x in test_features:
+        q = x.reshape(-1, x.shape[-1])
+        d2 = (q ** 2).sum(1)[:, None] - 2 * q @ bank.T + bank_norms[None]
+        nearest = np.sqrt(np.maximum(d2.min(1), 0)).reshape(GRID, GRID)
+        maps.append(cv2.GaussianBlur(cv2.resize(nearest, (MAP_SIZE, MAP_SIZE)), (0, 0), 1.0))
+    maps = np.stack(maps)
+    masks = ground_truth(args.data, test)
+    labels = (types != "good").astype(int)
+    scores = maps.reshape(len(maps), -1).max(1)
+    print(f"{os.path.basename(args.backbone)} taps {args.taps}: image AUROC "
+          f"{roc_auc_score(labels, scores):.3f}, pixel AUROC "
+          f"{roc_auc_score(masks.ravel(), maps.ravel()):.3f}")
+    for defect in sorted(set(types) - {"good"}):
+        pick = (types == defect) | (types == "good")
+        print(f"  {defect:10s} image {roc_auc_score(labels[pick], scores[pick]):.3f}  pixel "
+              f"{roc_auc_score(masks[pick].ravel(), maps[pick].ravel()):.3f}")
+
+
+if __name__ == "__main__":
+    main()
