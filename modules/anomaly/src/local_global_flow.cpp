@@ -62,8 +62,6 @@ public:
                 requireFiniteMap(out);
         } catch (const cv::Exception& e) {
             CV_Error(Error::StsError, "anomaly: model " + origin + " does not run: " + e.err);
-        } catch (const std::exception& e) {
-            CV_Error(Error::StsError, "anomaly: model " + origin + " does not run: " + e.what());
         }
     }
 
@@ -206,7 +204,15 @@ private:
         makeInputBlob(images, settings_.input, blob);
         net_.setInput(blob, "image");
         std::vector<Mat> outputs;
-        net_.forward(outputs, outputNames_);
+        try {
+            net_.forward(outputs, outputNames_);
+        } catch (const cv::Exception&) {
+            throw;
+        } catch (const std::exception& e) {
+            // Like the importer, OpenCV 4.6's layers may let standard exceptions escape; detect()
+            // promises cv::Exception only.
+            CV_Error(Error::StsError, std::string("anomaly: the network failed: ") + e.what());
+        }
         for (const Mat& out : outputs)
             if (out.dims != 4 || out.size[0] != int(images.size()) || out.size[1] != 1)
                 CV_Error(Error::StsError, "anomaly: model output is not [N,1,h,w]");

@@ -357,8 +357,9 @@ void checkGraph(WireReader graph, Size inputSize)
         if (field == graph_field::kInitializer && wire == kLengthDelimited) {
             WireReader tensor = first.sub();
             checkTensor(tensor, "initializer");
-            defined.insert(tensorName(tensor));
-            initializers.insert(tensorName(tensor));
+            const std::string name = tensorName(tensor);
+            defined.insert(name);
+            initializers.insert(name);
         } else if (field == graph_field::kInput && wire == kLengthDelimited) {
             inputs.push_back(checkValueInfo(first.sub(), "graph input"));
             defined.insert(inputs.back().name);
