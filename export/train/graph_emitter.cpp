@@ -217,6 +217,13 @@ std::string GraphEmitter::averagePool(const std::string& x, int64_t factor)
         {attrInts("kernel_shape", {factor, factor}), attrInts("strides", {factor, factor})});
 }
 
+std::string GraphEmitter::globalAveragePool(const std::string& x)
+{
+    const Shape in = shape(x);
+    return emit("AveragePool", {x}, {in[0], in[1], 1, 1},
+                {attrInts("kernel_shape", {in[2], in[3]}), attrInts("strides", {in[2], in[3]})});
+}
+
 std::string GraphEmitter::channelMean(const std::string& x, float scale, float bias)
 {
     const int64_t c = shape(x)[1];

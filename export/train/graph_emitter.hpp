@@ -60,6 +60,8 @@ public:
     std::string concatChannels(const std::vector<std::string>& xs);
     std::string upsample(const std::string& x, int64_t factor);
     std::string averagePool(const std::string& x, int64_t factor);
+    /** Mean over all positions, [N, C, H, W] -> [N, C, 1, 1] (an AveragePool over H x W). */
+    std::string globalAveragePool(const std::string& x);
     /** Mean over channels as a 1x1 Conv with weights scale/C and bias (never ReduceMean). */
     std::string channelMean(const std::string& x, float scale = 1.f, float bias = 0.f);
 

@@ -5,6 +5,7 @@
 #include "feature_cache.hpp"
 #include "model_export.hpp"
 #include "standardized_head.hpp"
+#include "statistics_score.hpp"
 #include "tool_main.hpp"
 #include "trainer.hpp"
 
@@ -50,6 +51,8 @@ CommandLine makeCommandLine()
          {"holdout", "0.1", "fraction of the images held out for calibration, in [0, 1)"},
          {"val", "", "validation folder with good/ and defect folders, for the thresholds"},
          {"calibration", "quantile:0.995", "threshold rule: quantile:Q or sigma:K"},
+         {"statistics-score", "on",
+          "on: the image score is also raised by the global statistics of the features; off"},
          {"checkpoint", "", "checkpoint file (default <out>.ckpt)"},
          {"resume", "", "continue from the checkpoint", false, true},
          {"on-bad-image", "fail", "an unreadable image: fail or skip"},
@@ -101,6 +104,9 @@ int run(const CommandLine& cli)
     const int requestedImageSize = cli.has("image-size") ? cli.getInt("image-size", 16) : 0;
     const bool quiet = cli.has("quiet");
     const std::string outPath = cli.get("out");
+    const std::string statisticsOption = cli.get("statistics-score");
+    if (statisticsOption != "on" && statisticsOption != "off")
+        throw UsageError("--statistics-score must be on or off");
 
     torch::set_num_threads(threads);
     cv::setNumThreads(threads);
@@ -168,26 +174,12 @@ int run(const CommandLine& cli)
     }
     head->fitMapStatistics(features, batch);
     head->eval();
-
-    auto builder = buildMergedModel(backbone.model, *head, backbone.geometry);
-    auto setMeta = [&](const std::string& k, const std::string& v) { builder->setMetadata(k, v); };
-    setMeta("anomaly.format_version", "1.0");
-    setMeta("anomaly.input_width", std::to_string(imageSize));
-    setMeta("anomaly.input_height", std::to_string(imageSize));
-    setMeta("anomaly.color_order", backbone.spec.rgb ? "RGB" : "BGR");
-    setMeta("anomaly.mean", joinNumbers(backbone.spec.mean));
-    setMeta("anomaly.std", joinNumbers(backbone.spec.std));
-    setMeta("anomaly.method", presetName(preset));
-    setMeta("anomaly.model_size", modelSizeName(size));
-    setMeta("anomaly.backbone", backbone.name);
-    setMeta("anomaly.score.reduction", "max");
-    setMeta("anomaly.map.smoothing_sigma", "4");
-    // Provisional values so the runtime can load the model for calibration.
-    setMeta("anomaly.threshold.image", "0");
-    setMeta("anomaly.threshold.pixel", "0");
-    setMeta("anomaly.normalization.image", "0,1");
-    setMeta("anomaly.normalization.pixel", "0,1");
-    setMeta("anomaly.training.summary", "{}");
+    StatisticsScore statistics{nullptr};
+    double shrinkage = 0;
+    if (statisticsOption == "on") {
+        statistics = StatisticsScore(backbone.geometry.channels[2]);
+        shrinkage = statistics->fit(features[2]);
+    }
 
     std::vector<cv::Mat> heldImages;
     for (const auto& p : heldPaths) {
@@ -201,8 +193,48 @@ int run(const CommandLine& cli)
     }
     if (heldImages.empty())
         throw std::runtime_error("no readable held-out image for calibration");
-    auto detector = cv::anomaly::LocalGlobalFlow::createFromBuffer(
-        anomaly_export::serializeOnnxModel(builder->model()));
+
+    std::unique_ptr<anomaly_export::OnnxGraphBuilder> builder;
+    auto setMeta = [&](const std::string& k, const std::string& v) { builder->setMetadata(k, v); };
+    const auto buildModel = [&](const StatisticsScoreImpl* withStatistics) {
+        builder = buildMergedModel(backbone.model, *head, backbone.geometry, withStatistics);
+        setMeta("anomaly.format_version", withStatistics ? "1.1" : "1.0");
+        setMeta("anomaly.input_width", std::to_string(imageSize));
+        setMeta("anomaly.input_height", std::to_string(imageSize));
+        setMeta("anomaly.color_order", backbone.spec.rgb ? "RGB" : "BGR");
+        setMeta("anomaly.mean", joinNumbers(backbone.spec.mean));
+        setMeta("anomaly.std", joinNumbers(backbone.spec.std));
+        setMeta("anomaly.method", presetName(preset));
+        setMeta("anomaly.model_size", modelSizeName(size));
+        setMeta("anomaly.backbone", backbone.name);
+        setMeta("anomaly.score.reduction", "max");
+        setMeta("anomaly.map.smoothing_sigma", "4");
+        // Provisional values so the runtime can load the model for calibration.
+        setMeta("anomaly.threshold.image", "0");
+        setMeta("anomaly.threshold.pixel", "0");
+        setMeta("anomaly.normalization.image", "0,1");
+        setMeta("anomaly.normalization.pixel", "0,1");
+        setMeta("anomaly.training.summary", "{}");
+        return cv::anomaly::LocalGlobalFlow::createFromBuffer(
+            anomaly_export::serializeOnnxModel(builder->model()));
+    };
+    auto detector = buildModel(nullptr);
+    if (statistics) {
+        // The statistics score is put into the units of the map score on the held-out images
+        // (the runtime's image score is the larger of the two), so a model without it is run
+        // first for their map scores.
+        std::vector<cv::anomaly::AnomalyResult> results;
+        detector->detectBatch(heldImages, results);
+        std::vector<float> mapScores, distances;
+        for (const auto& r : results)
+            mapScores.push_back(r.score);
+        const auto d = statistics->distances(extractFeatures(backbone, heldImages)[2]);
+        for (int64_t i = 0; i < d.size(0); ++i)
+            distances.push_back(d[i].item<float>());
+        const auto [scale, shift] = matchMeanAndSpread(distances, mapScores);
+        statistics->setAffine(scale, shift);
+        detector = buildModel(statistics.get());
+    }
     Calibration cal = calibrateOnGoodImages(*detector, heldImages, rule);
     if (cli.has("val"))
         cal = calibrateOnValidation(*detector, cli.get("val"), cal);
@@ -222,7 +254,10 @@ int run(const CommandLine& cli)
             << ",\"threads\":" << threads << ",\"head_gflops\":" << formatFloat(flops * 1e-9)
             << ",\"train_seconds\":" << formatFloat(trained.seconds)
             << ",\"final_loss\":" << formatFloat(trained.lastEpochLoss) << ",\"calibration\":\""
-            << cal.method << "\"}";
+            << cal.method << "\",\"statistics_score\":" << (statistics ? "true" : "false");
+    if (statistics)
+        summary << ",\"statistics_shrinkage\":" << formatFloat(shrinkage);
+    summary << "}";
     setMeta("anomaly.training.summary", summary.str());
     builder->save(outPath);
     std::remove(train.checkpointPath.c_str());

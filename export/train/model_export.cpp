@@ -33,10 +33,9 @@ void prefixBackboneNodeNames(onnx::GraphProto& graph)
 
 }  // namespace
 
-std::unique_ptr<anomaly_export::OnnxGraphBuilder> buildMergedModel(const onnx::ModelProto& backbone,
-                                                                   AnomalyHeadImpl& head,
-                                                                   const HeadGeometry& geometry,
-                                                                   double* flops)
+std::unique_ptr<anomaly_export::OnnxGraphBuilder> buildMergedModel(
+    const onnx::ModelProto& backbone, AnomalyHeadImpl& head, const HeadGeometry& geometry,
+    const StatisticsScoreImpl* statistics)
 {
     torch::NoGradGuard noGrad;
     onnx::ModelProto renamed = backbone;
@@ -57,8 +56,10 @@ std::unique_ptr<anomaly_export::OnnxGraphBuilder> buildMergedModel(const onnx::M
     renameValue(graph, maps.globalMap, "global_map");
     for (const char* name : {"anomaly_map", "local_map", "global_map"})
         builder->addOutput(name, {-1, 1, geometry.mapHeight(), geometry.mapWidth()});
-    if (flops)
-        *flops = g.flops();
+    if (statistics) {
+        renameValue(graph, statistics->exportGraph(g, features[2]), "statistics_score");
+        builder->addOutput("statistics_score", {-1, 1, 1, 1});
+    }
     return builder;
 }
 

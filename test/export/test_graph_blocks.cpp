@@ -1,6 +1,7 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 // Each exported building block, run by OpenCV DNN at batch 1 and 2, against its LibTorch forward.
 #include "head_parts.hpp"
+#include "statistics_score.hpp"
 #include "test_helpers.hpp"
 
 #include <gtest/gtest.h>
@@ -44,6 +45,25 @@ protected:
     void SetUp() override { torch::manual_seed(7); }
     torch::Tensor input() const { return torch::randn({GetParam(), kDim, kH, kW}); }
 };
+
+TEST_P(GraphBlocks, StatisticsScoreMatchesLibTorch)
+{
+    // Positive, ReLU-like features as a backbone gives; the test batch is shifted away from the
+    // training ones so the distances are not all small.
+    StatisticsScore score(kDim);
+    score->fit(torch::rand({40, kDim, kH, kW}) * 3);
+    score->setAffine(0.5, 0.25);
+    const auto x = torch::rand({GetParam(), kDim, kH, kW}) * 4;
+    const auto expected = score->forward(x).detach();
+    const auto got = runExported(
+        [&](GraphEmitter& g, const std::string& in) { return score->exportGraph(g, in); }, x);
+    ASSERT_EQ(got.sizes(), expected.sizes());
+    EXPECT_LT((expected - got).abs().max().item<double>(),
+              1e-4 * expected.abs().max().item<double>());
+    // The affine: 0.5 * distance + 0.25.
+    EXPECT_NEAR(expected[0].item<double>(), 0.5 * score->distances(x)[0].item<double>() + 0.25,
+                1e-5);
+}
 
 TEST_P(GraphBlocks, SelfAttentionWithMaskMatchesLibTorch)
 {

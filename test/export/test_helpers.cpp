@@ -22,10 +22,3 @@ torch::Tensor toTensor(const cv::Mat& m)
     std::vector<int64_t> sizes(m.size.p, m.size.p + m.dims);
     return torch::from_blob(const_cast<float*>(m.ptr<float>()), sizes).clone();
 }
-
-double relativeMaxDifference(const torch::Tensor& a, const torch::Tensor& b)
-{
-    const double range = (a.max() - a.min()).item<double>();
-    const double diff = (a - b).abs().max().item<double>();
-    return diff / std::max(range, 1e-12);
-}

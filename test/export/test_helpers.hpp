@@ -11,7 +11,5 @@
 std::vector<cv::Mat> makeTextureImages(int count, int size, uint64_t seed);
 /** cv::Mat (N-D float) -> tensor copy. */
 torch::Tensor toTensor(const cv::Mat& m);
-/** Largest |a - b| relative to the value range of a. */
-double relativeMaxDifference(const torch::Tensor& a, const torch::Tensor& b);
 
 #endif  // ANOMALY_TEST_EXPORT_TEST_HELPERS_HPP

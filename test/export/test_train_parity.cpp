@@ -41,6 +41,7 @@ struct TrainedModel
 {
     Backbone backbone;
     std::shared_ptr<AnomalyHeadImpl> head;
+    StatisticsScore statistics{nullptr};
     std::vector<unsigned char> bytes;
 };
 
@@ -60,8 +61,25 @@ TrainedModel trainTiny(Preset preset, const std::vector<cv::Mat>& images)
     head->fitMapStatistics(features, 4);
     m.head = head.ptr();
     m.head->eval();
-    auto builder = buildMergedModel(m.backbone.model, *m.head, m.backbone.geometry);
-    const std::pair<const char*, const char*> meta[] = {{"anomaly.format_version", "1.0"},
+    // The statistics score, scaled as the tool does, with the training images standing in for the
+    // held-out ones, so that it competes with the map maxima for the image score.
+    m.statistics = StatisticsScore(m.backbone.geometry.channels[2]);
+    m.statistics->fit(features[2]);
+    {
+        torch::NoGradGuard noGrad;
+        const auto maps = m.head->forward(features).anomalyMap;
+        const auto d = m.statistics->distances(features[2]);
+        std::vector<float> distances, peaks;
+        for (int64_t i = 0; i < d.size(0); ++i) {
+            distances.push_back(d[i].item<float>());
+            peaks.push_back(maps[i].max().item<float>());
+        }
+        const auto [scale, shift] = matchMeanAndSpread(distances, peaks);
+        m.statistics->setAffine(scale, shift);
+    }
+    auto builder =
+        buildMergedModel(m.backbone.model, *m.head, m.backbone.geometry, m.statistics.get());
+    const std::pair<const char*, const char*> meta[] = {{"anomaly.format_version", "1.1"},
                                                         {"anomaly.input_width", "64"},
                                                         {"anomaly.input_height", "64"},
                                                         {"anomaly.color_order", "RGB"},
@@ -109,12 +127,14 @@ TEST_P(TrainParity, OpenCvInferenceMatchesLibTorchAtBatch1And2)
     torch::NoGradGuard noGrad;
     const auto features = extractFeatures(m.backbone, testImages);
     const HeadOutput expected = m.head->forward(features);
+    const torch::Tensor expectedStatistics = m.statistics->forward(features[2]);
 
     cv::anomaly::registerCustomLayers();
     cv::dnn::Net net = cv::dnn::readNetFromONNX(m.bytes);
-    const std::vector<cv::String> outputs{"anomaly_map", "local_map", "global_map"};
-    const torch::Tensor* expectedMaps[3] = {&expected.anomalyMap, &expected.localMap,
-                                            &expected.globalMap};
+    const std::vector<cv::String> outputs{"anomaly_map", "local_map", "global_map",
+                                          "statistics_score"};
+    const torch::Tensor* expectedMaps[4] = {&expected.anomalyMap, &expected.localMap,
+                                            &expected.globalMap, &expectedStatistics};
     for (int batch : {1, 2}) {
         for (size_t start = 0; start < testImages.size(); start += size_t(batch)) {
             const std::vector<cv::Mat> group(testImages.begin() + long(start),
@@ -124,17 +144,22 @@ TEST_P(TrainParity, OpenCvInferenceMatchesLibTorchAtBatch1And2)
             net.setInput(blob);
             std::vector<cv::Mat> outs;
             net.forward(outs, outputs);
-            for (int k = 0; k < 3; ++k) {
+            for (int k = 0; k < 4; ++k) {
                 const auto want = expectedMaps[k]->narrow(0, int64_t(start), batch);
                 const auto got = toTensor(outs[size_t(k)]);
                 ASSERT_EQ(got.sizes(), want.sizes()) << outputs[size_t(k)];
-                EXPECT_LE(relativeMaxDifference(want, got), 1e-3)
+                // Relative to the range over all test images: one image's statistics score has
+                // none.
+                const double range =
+                    (expectedMaps[k]->max() - expectedMaps[k]->min()).item<double>();
+                EXPECT_LE((want - got).abs().max().item<double>(), 1e-3 * std::max(range, 1e-6))
                     << outputs[size_t(k)] << " batch " << batch << " start " << start;
             }
         }
     }
 
-    // The module's own path: raw scores (no smoothing) must equal the map maxima and rank alike.
+    // The module's own path: raw scores (no smoothing) must equal the larger of the map maximum
+    // and the statistics score, and rank alike.
     auto detector = cv::anomaly::LocalGlobalFlow::createFromBuffer(m.bytes);
     detector->setSmoothingSigma(0);
     detector->setBatchSize(2);
@@ -143,7 +168,8 @@ TEST_P(TrainParity, OpenCvInferenceMatchesLibTorchAtBatch1And2)
     std::vector<float> runtimeScores, torchScores;
     for (size_t i = 0; i < testImages.size(); ++i) {
         runtimeScores.push_back(results[i].score);
-        torchScores.push_back(expected.anomalyMap[int64_t(i)].max().item<float>());
+        torchScores.push_back(std::max(expected.anomalyMap[int64_t(i)].max().item<float>(),
+                                       expectedStatistics[int64_t(i)].item<float>()));
     }
     const float range = *std::max_element(torchScores.begin(), torchScores.end()) -
                         *std::min_element(torchScores.begin(), torchScores.end());
@@ -185,7 +211,8 @@ TEST_P(TrainParity, EveryNodeNameCarriesItsStage)
     std::set<std::string> outputs;
     for (const auto& out : merged.graph().output())
         outputs.insert(out.name());
-    EXPECT_EQ(outputs, (std::set<std::string>{"anomaly_map", "local_map", "global_map"}));
+    EXPECT_EQ(outputs, (std::set<std::string>{"anomaly_map", "local_map", "global_map",
+                                              "statistics_score"}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Presets, TrainParity,

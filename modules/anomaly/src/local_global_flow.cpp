@@ -13,6 +13,7 @@ namespace {
 const char* const kAnomalyMapOutput = "anomaly_map";
 const char* const kLocalMapOutput = "local_map";
 const char* const kGlobalMapOutput = "global_map";
+const char* const kStatisticsScoreOutput = "statistics_score";
 
 bool cudaAvailable()
 {
@@ -137,7 +138,8 @@ public:
     {
         return cv::format("%d.%d", settings_.formatMajor, settings_.formatMinor);
     }
-    bool hasLocalGlobalMaps() const CV_OVERRIDE { return outputNames_.size() == 3; }
+    bool hasLocalGlobalMaps() const CV_OVERRIDE { return globalMapIndex_ > 0; }
+    bool hasStatisticsScore() const CV_OVERRIDE { return statisticsIndex_ > 0; }
     String getMetadata(const String& key) const CV_OVERRIDE
     {
         auto it = settings_.metadata.find(key);
@@ -169,6 +171,11 @@ private:
         if (has(kLocalMapOutput)) {
             outputNames_.push_back(kLocalMapOutput);
             outputNames_.push_back(kGlobalMapOutput);
+            globalMapIndex_ = outputNames_.size() - 1;
+        }
+        if (has(kStatisticsScoreOutput)) {
+            outputNames_.push_back(kStatisticsScoreOutput);
+            statisticsIndex_ = outputNames_.size() - 1;
         }
     }
 
@@ -216,6 +223,8 @@ private:
         for (const Mat& out : outputs)
             if (out.dims != 4 || out.size[0] != int(images.size()) || out.size[1] != 1)
                 CV_Error(Error::StsError, "anomaly: model output is not [N,1,h,w]");
+        if (statisticsIndex_ > 0 && outputs[statisticsIndex_].total() != images.size())
+            CV_Error(Error::StsError, "anomaly: model output statistics_score is not [N,1,1,1]");
         return outputs;
     }
 
@@ -258,15 +267,25 @@ private:
     {
         MapResult combined = postprocessMap(outputs[0], index, imageSize);
         r.score = combined.score;
+        if (statisticsIndex_ > 0) {
+            r.statisticsScore = outputs[statisticsIndex_].ptr<float>(index)[0];
+            if (!std::isfinite(r.statisticsScore))
+                CV_Error(Error::StsError,
+                         "anomaly: the model produced a NaN or infinite "
+                         "statistics score (corrupt weights?)");
+            // The exporter puts the statistics score in the map score's units (doc/model-format.md
+            // section 5): either one high enough makes the image NG.
+            r.score = std::max(r.score, r.statisticsScore);
+        }
         r.normalizedScore = normalizeScore(r.score, imageThreshold_, settings_.imageNormMin,
                                            settings_.imageNormMax);
         r.isAnomalous = r.score >= imageThreshold_;
         r.anomalyMap = combined.fullSize;
         r.mask = r.anomalyMap >= pixelThreshold_;
         r.regions = findDefectRegions(r.anomalyMap, r.mask, minRegionArea_);
-        if (outputs.size() == 3) {
-            MapResult local = postprocessMap(outputs[1], index, imageSize);
-            MapResult global = postprocessMap(outputs[2], index, imageSize);
+        if (globalMapIndex_ > 0) {
+            MapResult local = postprocessMap(outputs[globalMapIndex_ - 1], index, imageSize);
+            MapResult global = postprocessMap(outputs[globalMapIndex_], index, imageSize);
             r.localMap = local.fullSize;
             r.localScore = local.score;
             r.globalMap = global.fullSize;
@@ -277,6 +296,8 @@ private:
     ModelSettings settings_;
     dnn::Net net_;
     std::vector<String> outputNames_;
+    // Positions in outputNames_ (0: absent; anomaly_map is always first).
+    size_t globalMapIndex_ = 0, statisticsIndex_ = 0;
     float imageThreshold_ = 0.f, pixelThreshold_ = 0.f;
     double smoothingSigma_ = 0, minRegionArea_ = 0;
     int batchSize_ = 8;

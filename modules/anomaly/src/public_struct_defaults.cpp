@@ -9,7 +9,12 @@ namespace anomaly {
 DefectRegion::DefectRegion() : area(0), peakScore(0.f) {}
 
 AnomalyResult::AnomalyResult()
-    : score(0.f), normalizedScore(0.f), isAnomalous(false), localScore(0.f), globalScore(0.f)
+    : score(0.f),
+      normalizedScore(0.f),
+      isAnomalous(false),
+      localScore(0.f),
+      globalScore(0.f),
+      statisticsScore(0.f)
 {
 }
 

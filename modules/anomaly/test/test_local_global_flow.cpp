@@ -75,6 +75,52 @@ TEST(Anomaly_LocalGlobalFlow, local_and_global_maps_follow_their_outputs)
     EXPECT_TRUE(r.globalMap.empty());
 }
 
+TEST(Anomaly_LocalGlobalFlow, statistics_score_is_reported_and_raises_the_image_score)
+{
+    auto detector = LocalGlobalFlow::createFromBuffer(statisticsScoreModel().serialize());
+    ASSERT_TRUE(detector->hasStatisticsScore());
+    EXPECT_EQ(detector->getFormatVersion(), "1.1");
+    AnomalyResult r;
+    // Uniform grey 0.2: map score 0.2, statistics 2 x 0.2 = 0.4; the larger one is the score.
+    detector->detect(Mat(50, 70, CV_8UC3, Scalar::all(51)), r);
+    EXPECT_NEAR(r.statisticsScore, 0.4f, 1e-5);
+    EXPECT_NEAR(r.score, 0.4f, 1e-5);
+    EXPECT_FALSE(r.isAnomalous);
+    EXPECT_NEAR(r.globalScore, 0.2f, 1e-6);  // the maps' own scores are unchanged
+    // Grey 77/255 = 0.302: the statistics alone (0.604) cross the threshold 0.5, the map does not.
+    detector->detect(Mat(50, 70, CV_8UC3, Scalar::all(77)), r);
+    EXPECT_NEAR(r.statisticsScore, 2.f * 77 / 255, 1e-5);
+    EXPECT_TRUE(r.isAnomalous);
+    EXPECT_EQ(countNonZero(r.mask), 0);
+    // A white quarter on black: map score 1, statistics 2 x 0.25 = 0.5; the map decides.
+    Mat image(64, 64, CV_8UC3, Scalar::all(0));
+    image(Rect(0, 0, 32, 32)).setTo(Scalar::all(255));
+    detector->detect(image, r);
+    EXPECT_NEAR(r.statisticsScore, 0.5f, 1e-5);
+    EXPECT_NEAR(r.score, 1.0f, 1e-5);
+
+    auto plain = channelMixDetector();
+    EXPECT_FALSE(plain->hasStatisticsScore());
+    plain->detect(Mat(50, 70, CV_8UC3, Scalar::all(51)), r);
+    EXPECT_EQ(r.statisticsScore, 0.f);
+    EXPECT_NEAR(r.score, 0.2f, 1e-6);
+}
+
+TEST(Anomaly_LocalGlobalFlow, statistics_scores_of_a_batch_belong_to_their_images)
+{
+    auto detector = LocalGlobalFlow::createFromBuffer(statisticsScoreModel().serialize());
+    detector->setBatchSize(3);
+    const std::vector<Mat> images{Mat(32, 32, CV_8UC3, Scalar::all(51)),
+                                  Mat(32, 32, CV_8UC3, Scalar::all(102)),
+                                  Mat(32, 32, CV_8UC3, Scalar::all(0))};
+    std::vector<AnomalyResult> results;
+    detector->detectBatch(images, results);
+    ASSERT_EQ(results.size(), 3u);
+    EXPECT_NEAR(results[0].statisticsScore, 0.4f, 1e-5);
+    EXPECT_NEAR(results[1].statisticsScore, 0.8f, 1e-5);
+    EXPECT_NEAR(results[2].statisticsScore, 0.0f, 1e-6);
+}
+
 TEST(Anomaly_LocalGlobalFlow, accepts_every_supported_channel_count_and_depth)
 {
     auto detector = channelMixDetector();

@@ -56,6 +56,22 @@ inline TestModel channelMixModel(bool withLocalGlobal = true)
     return m;
 }
 
+/** channelMixModel() plus the format-1.1 output statistics_score = 2 x the mean grey level of the
+[0,1] input image, [N,1,1,1]. */
+inline TestModel statisticsScoreModel()
+{
+    TestModel m = channelMixModel();
+    const int64_t s = kTestModelSize;
+    m.node("AveragePool", {"image"}, {"image_mean"},
+           {TestAttr::list("kernel_shape", {s, s}), TestAttr::list("strides", {s, s})});
+    m.floatTensor("w_twice_grey", {1, 3, 1, 1}, {2.f / 3, 2.f / 3, 2.f / 3});
+    m.node("Conv", {"image_mean", "w_twice_grey"}, {"statistics_score"},
+           {TestAttr::list("kernel_shape", {1, 1})});
+    m.output("statistics_score", {-1, 1, 1, 1});
+    m.metadata("anomaly.format_version", "1.1");
+    return m;
+}
+
 }  // namespace opencv_test
 
 #endif  // OPENCV_ANOMALY_TEST_MODELS_HPP

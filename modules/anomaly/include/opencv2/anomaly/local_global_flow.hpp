@@ -27,8 +27,10 @@ struct CV_EXPORTS_W_SIMPLE DefectRegion
 /** @brief Everything LocalGlobalFlow::detect() says about one image. */
 struct CV_EXPORTS_W_SIMPLE AnomalyResult
 {
-    CV_WRAP AnomalyResult();           //!< numbers 0, flags false, everything else empty
-    CV_PROP_RW float score;            //!< raw image score (model units)
+    CV_WRAP AnomalyResult();  //!< numbers 0, flags false, everything else empty
+    /** raw image score (model units): the score of anomalyMap, or the larger of that and
+    statisticsScore when the model has a statistics score */
+    CV_PROP_RW float score;
     CV_PROP_RW float normalizedScore;  //!< in [0,1]; the image threshold maps to 0.5
     CV_PROP_RW bool isAnomalous;       //!< NG label: score >= image threshold
     CV_PROP_RW Mat anomalyMap;         //!< CV_32F raw per-pixel values at the input's own size
@@ -40,6 +42,9 @@ struct CV_EXPORTS_W_SIMPLE AnomalyResult
         globalMap;  //!< CV_32F global-branch map at input size; empty if the model has none
     CV_PROP_RW float localScore;   //!< image score of localMap (0 when absent)
     CV_PROP_RW float globalScore;  //!< image score of globalMap (0 when absent)
+    /** image-level score from the global statistics of the backbone features (model format 1.1
+    output `statistics_score`, already in the units of the map score); 0 when the model has none */
+    CV_PROP_RW float statisticsScore;
 };
 
 /** @brief Unsupervised anomaly detector: local-global normality learning with a discrepancy
@@ -139,6 +144,9 @@ public:
     CV_WRAP virtual String getFormatVersion() const = 0;
     /** @brief True when the model outputs separate local and global maps. */
     CV_WRAP virtual bool hasLocalGlobalMaps() const = 0;
+    /** @brief True when the model outputs an image-level statistics score (format 1.1), which
+    AnomalyResult::score then takes into account. */
+    CV_WRAP virtual bool hasStatisticsScore() const = 0;
     /** @brief Any metadata value of the model file; empty when the key is absent. */
     CV_WRAP virtual String getMetadata(const String& key) const = 0;
 };
