@@ -229,6 +229,39 @@ std::vector<onnx::NodeProto> rewriteRelu6(const onnx::NodeProto& node, onnx::Gra
     return {makeNode("Clip", node.name(), {node.input(0), bounds.min, bounds.max}, node.output(0))};
 }
 
+float clampOf(const onnx::NodeProto& node)
+{
+    for (const auto& a : node.attribute())
+        if (a.name() == "clamp" && a.f() > 0)
+            return a.f();
+    throw std::runtime_error("SoftClampAffine '" + node.name() + "': needs a positive clamp");
+}
+
+std::vector<onnx::NodeProto> rewriteSoftClampAffine(const onnx::NodeProto& node,
+                                                    onnx::GraphProto& graph, NameRegistry& names)
+{
+    requireInputs(node, 2);
+    const std::string& out = node.output(0);
+    const std::string logScaleRaw = names.fresh(out + "/log_scale_raw");
+    const std::string shift = names.fresh(out + "/shift");
+    const std::string tanh = names.fresh(out + "/tanh");
+    const std::string logScale = names.fresh(out + "/log_scale");
+    const std::string scale = names.fresh(out + "/scale");
+    const std::string scaled = names.fresh(out + "/scaled");
+    const std::string clamp =
+        addScalarConstant(graph, names.fresh(node.name() + "/clamp"), clampOf(node));
+    // Split into two equal halves along the channels needs no channel count (opset 13+).
+    onnx::NodeProto split = makeNode("Split", names.fresh(node.name() + "/split"), {node.input(1)},
+                                     logScaleRaw, {attrInt("axis", 1)});
+    split.add_output(shift);
+    return {split,
+            makeNode("Tanh", names.fresh(node.name() + "/tanh"), {logScaleRaw}, tanh),
+            makeNode("Mul", names.fresh(node.name() + "/clamp"), {tanh, clamp}, logScale),
+            makeNode("Exp", names.fresh(node.name() + "/exp"), {logScale}, scale),
+            makeNode("Mul", names.fresh(node.name() + "/mul"), {node.input(0), scale}, scaled),
+            makeNode("Add", node.name(), {scaled, shift}, out)};
+}
+
 // Initializers only the replaced nodes read (e.g. the unpermuted flow scale) would be dead weight.
 void removeUnreferencedInitializers(onnx::GraphProto& graph,
                                     const std::set<std::string>& candidates)
@@ -271,6 +304,8 @@ onnx::ModelProto toStandardOps(const onnx::ModelProto& model)
             replacement = rewriteChannelAffinePermute(node, graph, names);
         else if (node.domain() == kCustomDomain && node.op_type() == "Relu6")
             replacement = rewriteRelu6(node, graph, names, clipBounds);
+        else if (node.domain() == kCustomDomain && node.op_type() == "SoftClampAffine")
+            replacement = rewriteSoftClampAffine(node, graph, names);
         else
             throw std::runtime_error("no standard form for op " + node.domain() + "." +
                                      node.op_type() + " (node '" + node.name() + "')");

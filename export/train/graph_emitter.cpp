@@ -103,6 +103,16 @@ std::string GraphEmitter::channelAffinePermute(const std::string& x, const torch
                 shape(x), {}, anomaly_export::kCustomDomain);
 }
 
+std::string GraphEmitter::softClampAffine(const std::string& x2, const std::string& a, float clamp)
+{
+    const Shape& xs = shape(x2);
+    const Shape& as = shape(a);
+    if (as.size() != 4 || as[1] != 2 * xs[1] || as[2] != xs[2] || as[3] != xs[3])
+        throw std::logic_error("softClampAffine: a must have twice the channels of x2");
+    return emit("SoftClampAffine", {x2, a}, xs, {attrFloat("clamp", clamp)},
+                anomaly_export::kCustomDomain);
+}
+
 std::string GraphEmitter::reshape(const std::string& x, const Shape& target)
 {
     const std::string shapeName = b_.addInt64Initializer(b_.uniqueName("shape"), target);

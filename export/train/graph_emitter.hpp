@@ -45,6 +45,8 @@ public:
     /** org.opencv.anomaly.ChannelAffinePermute. */
     std::string channelAffinePermute(const std::string& x, const torch::Tensor& scale,
                                      const torch::Tensor& bias, const torch::Tensor& permutation);
+    /** org.opencv.anomaly.SoftClampAffine: x2 * exp(clamp * tanh(a[:, :R])) + a[:, R:]. */
+    std::string softClampAffine(const std::string& x2, const std::string& a, float clamp);
     std::string reshape(const std::string& x, const Shape& shapeWithZeroBatch);
     std::string transposeLast2(const std::string& x);
     std::string matmul(const std::string& a, const std::string& b);

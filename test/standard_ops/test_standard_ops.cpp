@@ -67,6 +67,25 @@ onnx::ModelProto relu6Model()
     return b.model();
 }
 
+// image [N,6,3,4] -> 1x1 Conv to 3 channels "x2"; flow/SoftClampAffine(x2, image) -> "coupled".
+onnx::ModelProto softClampAffineModel()
+{
+    OnnxGraphBuilder b("soft_clamp_affine");
+    b.addInput("image", {-1, kChannels, kHeight, kWidth});
+    std::vector<float> weight(3 * kChannels);
+    for (size_t i = 0; i < weight.size(); ++i)
+        weight[i] = 0.25f * float(int(i % 5) - 2);
+    b.addInitializer("mix", {3, kChannels, 1, 1}, weight.data());
+    b.addNode("Conv", {"image", "mix"}, "x2", {anomaly_export::attrInts("kernel_shape", {1, 1})});
+    b.addNode("SoftClampAffine", {"x2", "image"}, "coupled",
+              {anomaly_export::attrFloat("clamp", 1.5f)}, anomaly_export::kCustomDomain);
+    auto& nodes = *b.model().mutable_graph()->mutable_node();
+    nodes[0].set_name("flow/Conv_0");
+    nodes[1].set_name("flow/SoftClampAffine_0");
+    b.addOutput("coupled", {-1, 3, kHeight, kWidth});
+    return b.model();
+}
+
 torch::Tensor initializerTensor(const onnx::TensorProto& t)
 {
     std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
@@ -120,6 +139,20 @@ std::map<std::string, torch::Tensor> evaluateStandardGraph(const onnx::ModelProt
             out = in(0) + in(1);
         } else if (n.op_type() == "Clip") {
             out = torch::clamp(in(0), in(1).item<float>(), in(2).item<float>());
+        } else if (n.op_type() == "Tanh") {
+            out = torch::tanh(in(0));
+        } else if (n.op_type() == "Exp") {
+            out = torch::exp(in(0));
+        } else if (n.op_type() == "Conv") {  // only the 1x1 convolutions of the test models
+            EXPECT_EQ(intsAttribute(n, "kernel_shape"), (std::vector<int64_t>{1, 1}));
+            out = torch::conv2d(in(0), in(1));
+        } else if (n.op_type() == "Split") {  // no split sizes: equal parts, one per output
+            const auto* axis = attribute(n, "axis");
+            EXPECT_EQ(n.input_size(), 1) << n.name();
+            const auto parts = in(0).chunk(n.output_size(), axis ? axis->i() : 0);
+            for (int k = 1; k < n.output_size(); ++k)
+                values[n.output(k)] = parts[size_t(k)];
+            out = parts[0];
         } else {
             ADD_FAILURE() << "unexpected op " << n.op_type() << " in the rewritten graph";
             return values;
@@ -267,6 +300,40 @@ TEST(StandardOps, ClipMatchesTheCustomRelu6RunByOpenCvAtBatch2)
     EXPECT_EQ(maxAbsDifference(reference[0],
                                torch::minimum(torch::relu(image), torch::full_like(image, 6.f))),
               0.0);
+}
+
+TEST(StandardOps, SoftClampAffineBecomesSplitTanhMulExpMulAdd)
+{
+    const onnx::ModelProto rewritten = anomaly_export::toStandardOps(softClampAffineModel());
+    EXPECT_NO_THROW(onnx::checker::check_model(rewritten));
+    std::vector<std::string> ops;
+    for (const auto& n : rewritten.graph().node()) {
+        EXPECT_TRUE(n.domain().empty()) << n.name();
+        ops.push_back(n.op_type());
+    }
+    EXPECT_EQ(ops, (std::vector<std::string>{"Conv", "Split", "Tanh", "Mul", "Exp", "Mul", "Add"}));
+    // The last node keeps the custom node's name and output.
+    EXPECT_EQ(rewritten.graph().node(6).name(), "flow/SoftClampAffine_0");
+    EXPECT_EQ(rewritten.graph().node(6).output(0), "coupled");
+}
+
+TEST(StandardOps, SoftClampAffineMatchesOpenCvAndItsDefinitionAtBatch2)
+{
+    const onnx::ModelProto original = softClampAffineModel();
+    torch::manual_seed(9);
+    // Log-scale inputs from about -12 to 12: tanh saturates at both ends.
+    const torch::Tensor image = torch::randn({2, kChannels, kHeight, kWidth}) * 4;
+    const int sizes[] = {2, int(kChannels), int(kHeight), int(kWidth)};
+    const cv::Mat blob(4, sizes, CV_32F, image.data_ptr<float>());
+
+    const std::vector<cv::Mat> reference = runOpenCv(original, blob, {"coupled"});
+    const auto values = evaluateStandardGraph(anomaly_export::toStandardOps(original), image);
+    const torch::Tensor x2 = values.at("x2");
+    const torch::Tensor definition =
+        x2 * torch::exp(1.5f * torch::tanh(image.narrow(1, 0, 3))) + image.narrow(1, 3, 3);
+    const double scale = definition.abs().max().item<double>();
+    EXPECT_LT(maxAbsDifference(reference[0], values.at("coupled")), 1e-5 * scale);
+    EXPECT_LT(maxAbsDifference(reference[0], definition), 1e-5 * scale);
 }
 
 TEST(StandardOps, RefusesUnknownCustomOpsAndBadPermutations)

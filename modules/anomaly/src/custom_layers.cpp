@@ -2,6 +2,7 @@
 #include "custom_layers.hpp"
 
 #include "precomp.hpp"
+#include "simd_exp.hpp"
 
 #include <opencv2/dnn/all_layers.hpp>
 
@@ -14,6 +15,7 @@ namespace anomaly {
 const char* const kLayerNormType = "org.opencv.anomaly.LayerNorm";
 const char* const kChannelAffinePermuteType = "org.opencv.anomaly.ChannelAffinePermute";
 const char* const kRelu6Type = "org.opencv.anomaly.Relu6";
+const char* const kSoftClampAffineType = "org.opencv.anomaly.SoftClampAffine";
 
 PerChannelNchwLayer::PerChannelNchwLayer(const dnn::LayerParams& params, const char* opName,
                                          std::vector<const char*> parameterNames, size_t blobCount)
@@ -166,6 +168,80 @@ Ptr<dnn::Layer> createRelu6Layer(dnn::LayerParams& params)
     return dnn::ReLU6Layer::create(relu6);
 }
 
+SoftClampAffineLayer::SoftClampAffineLayer(const dnn::LayerParams& params) : Layer(params)
+{
+    clamp_ = params.get<float>("clamp", 0.f);
+    if (!(clamp_ > 0.f) || !std::isfinite(clamp_))
+        CV_Error(
+            Error::StsBadArg,
+            cv::format("SoftClampAffine '%s': clamp must be positive and finite", name.c_str()));
+    if (!blobs.empty())
+        CV_Error(Error::StsBadArg,
+                 cv::format("SoftClampAffine '%s': expects 2 non-constant inputs and no "
+                            "initializers, got %d",
+                            name.c_str(), int(blobs.size())));
+}
+
+Ptr<dnn::Layer> SoftClampAffineLayer::create(dnn::LayerParams& params)
+{
+    return makePtr<SoftClampAffineLayer>(params);
+}
+
+bool SoftClampAffineLayer::getMemoryShapes(const std::vector<dnn::MatShape>& inputs, int,
+                                           std::vector<dnn::MatShape>& outputs,
+                                           std::vector<dnn::MatShape>&) const
+{
+    if (inputs.size() != 2)
+        CV_Error(Error::StsBadArg, cv::format("SoftClampAffine '%s': expects 2 inputs, got %d",
+                                              name.c_str(), int(inputs.size())));
+    const dnn::MatShape &x = inputs[0], &a = inputs[1];
+    if (x.size() != 4 || a.size() != 4 || a[0] != x[0] || a[1] != 2 * x[1] || a[2] != x[2] ||
+        a[3] != x[3])
+        CV_Error(Error::StsBadArg,
+                 cv::format("SoftClampAffine '%s': inputs must be [N,R,H,W] and [N,2R,H,W]",
+                            name.c_str()));
+    outputs.assign(1, x);
+    return false;
+}
+
+void SoftClampAffineLayer::forward(InputArrayOfArrays inputsArr, OutputArrayOfArrays outputsArr,
+                                   OutputArrayOfArrays)
+{
+    std::vector<Mat> inputs, outputs;
+    inputsArr.getMatVector(inputs);
+    outputsArr.getMatVector(outputs);
+    const Mat &x = inputs[0], &a = inputs[1];
+    Mat& y = outputs[0];
+    const int batch = x.size[0], channels = x.size[1];
+    const int plane = x.size[2] * x.size[3];
+    const float clamp = clamp_;
+    // One (image, channel) plane per task; every plane starts its vector loop at its first
+    // element, so an image gets the same values whatever its position in the batch.
+    parallel_for_(Range(0, batch * channels), [&](const Range& r) {
+        for (int idx = r.start; idx < r.end; ++idx) {
+            const int n = idx / channels, c = idx % channels;
+            const float* x2 = x.ptr<float>(n, c);
+            const float* logScale = a.ptr<float>(n, c);
+            const float* shift = a.ptr<float>(n, c + channels);
+            float* out = y.ptr<float>(n, c);
+            int i = 0;
+#if CV_SIMD
+            const v_float32 one = vx_setall_f32(1.f), two = vx_setall_f32(2.f);
+            const v_float32 vclamp = vx_setall_f32(clamp);
+            for (; i + v_float32::nlanes <= plane; i += v_float32::nlanes) {
+                // tanh(u) = 1 - 2 / (e^(2u) + 1): exact at both ends (e^(2u) -> 0 or huge).
+                const v_float32 u = vx_load(logScale + i);
+                const v_float32 tanhU = one - two / (v_exp_approx(u * two) + one);
+                const v_float32 scale = v_exp_approx(vclamp * tanhU);
+                v_store(out + i, v_fma(vx_load(x2 + i), scale, vx_load(shift + i)));
+            }
+#endif
+            for (; i < plane; ++i)
+                out[i] = x2[i] * std::exp(clamp * std::tanh(logScale[i])) + shift[i];
+        }
+    });
+}
+
 void registerCustomLayers()
 {
     static std::once_flag once;
@@ -179,6 +255,8 @@ void registerCustomLayers()
                                              ChannelAffinePermuteLayer::create);
         if (!dnn::LayerFactory::isLayerRegistered(kRelu6Type))
             dnn::LayerFactory::registerLayer(kRelu6Type, createRelu6Layer);
+        if (!dnn::LayerFactory::isLayerRegistered(kSoftClampAffineType))
+            dnn::LayerFactory::registerLayer(kSoftClampAffineType, SoftClampAffineLayer::create);
     });
 }
 

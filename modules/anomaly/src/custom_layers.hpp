@@ -13,6 +13,7 @@ namespace anomaly {
 extern const char* const kLayerNormType;
 extern const char* const kChannelAffinePermuteType;
 extern const char* const kRelu6Type;
+extern const char* const kSoftClampAffineType;
 
 /** Factory of the Relu6 op: min(max(x, 0), 6). It returns OpenCV's own ReLU6Layer (an
 ActivationLayer), so the net fuses it into the preceding convolution and the CUDA backend runs it;
@@ -69,6 +70,25 @@ private:
     void checkChannels(int channels) const override;
     void compute(const Mat& x, Mat& y) const override;
     std::vector<int> perm_;
+};
+
+/** The affine half of a normalizing-flow coupling block, fused: from X2 [N,R,H,W] and the subnet
+output A [N,2R,H,W], y = x2 * exp(clamp * tanh(a[:, :R])) + a[:, R:]. One vectorised pass instead of
+two slices, Tanh, Mul, Exp, Mul and Add, of which OpenCV 4.6 runs Tanh and Exp one scalar at a
+time (they were most of the flow's time). */
+class SoftClampAffineLayer CV_FINAL : public dnn::Layer
+{
+public:
+    explicit SoftClampAffineLayer(const dnn::LayerParams& params);
+    static Ptr<dnn::Layer> create(dnn::LayerParams& params);
+    bool getMemoryShapes(const std::vector<dnn::MatShape>& inputs, int requiredOutputs,
+                         std::vector<dnn::MatShape>& outputs,
+                         std::vector<dnn::MatShape>& internals) const override;
+    void forward(InputArrayOfArrays inputs, OutputArrayOfArrays outputs,
+                 OutputArrayOfArrays internals) override;
+
+private:
+    float clamp_;
 };
 
 }  // namespace anomaly

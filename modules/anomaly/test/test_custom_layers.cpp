@@ -64,6 +64,56 @@ TestModel affinePermuteModel(const std::vector<float>& scale, const std::vector<
     return m;
 }
 
+// x2 [N,R,5,7] and a [N,aChannels,5,7] -> SoftClampAffine -> y. 35 values per plane: the vector
+// loop and its scalar tail both run.
+constexpr int kCouplingRest = 3, kCouplingH = 5, kCouplingW = 7;
+
+TestModel softClampAffineModel(float clamp, int aChannels = 2 * kCouplingRest)
+{
+    TestModel m;
+    m.useCustomDomain();
+    m.input("x2", {-1, kCouplingRest, kCouplingH, kCouplingW});
+    m.input("a", {-1, aChannels, kCouplingH, kCouplingW});
+    m.node("SoftClampAffine", {"x2", "a"}, {"y"}, {TestAttr::real("clamp", clamp)},
+           "org.opencv.anomaly");
+    m.output("y", {-1, kCouplingRest, kCouplingH, kCouplingW});
+    return m;
+}
+
+TEST(Anomaly_CustomLayers, soft_clamp_affine_matches_its_definition_including_saturation)
+{
+    RNG rng(13);
+    const float clamp = 2.f;
+    dnn::Net net = importSingleOp(softClampAffineModel(clamp));
+    for (int batch : {1, 2}) {
+        const int xShape[] = {batch, kCouplingRest, kCouplingH, kCouplingW};
+        const int aShape[] = {batch, 2 * kCouplingRest, kCouplingH, kCouplingW};
+        Mat x2(4, xShape, CV_32F), a(4, aShape, CV_32F);
+        rng.fill(x2, RNG::NORMAL, 0.0, 2.0);
+        // Log-scales from about -30 to 30 (tanh saturated at both ends) and around 0.
+        rng.fill(a, RNG::NORMAL, 0.0, 10.0);
+        net.setInput(x2, "x2");
+        net.setInput(a, "a");
+        Mat y = net.forward();
+        ASSERT_EQ(y.total(), x2.total());
+        double worst = 0;
+        for (int n = 0; n < batch; ++n)
+            for (int c = 0; c < kCouplingRest; ++c)
+                for (int i = 0; i < kCouplingH; ++i)
+                    for (int j = 0; j < kCouplingW; ++j) {
+                        const double x = x2.at<float>(Vec4i(n, c, i, j));
+                        const double u = a.at<float>(Vec4i(n, c, i, j));
+                        const double t = a.at<float>(Vec4i(n, c + kCouplingRest, i, j));
+                        const double scaled = x * std::exp(clamp * std::tanh(u));
+                        const double err = std::abs(scaled + t - y.at<float>(Vec4i(n, c, i, j)));
+                        // float rounding of the product and the sum, relative to their terms
+                        worst =
+                            std::max(worst, err / (2e-6 * (std::abs(scaled) + std::abs(t)) + 1e-7));
+                    }
+        EXPECT_LE(worst, 1.0) << "batch " << batch;
+    }
+}
+
 TEST(Anomaly_CustomLayers, layer_norm_matches_reference_on_random_inputs)
 {
     RNG rng(11);
@@ -136,6 +186,8 @@ TEST(Anomaly_CustomLayers, invalid_attributes_and_shapes_raise)
     std::vector<int64_t> outOfRange = {0, 1, 2, 3, 4, 5, 9};
     EXPECT_THROW(importSingleOp(affinePermuteModel(ones, zeros, outOfRange)), cv::Exception);
     EXPECT_THROW(importSingleOp(layerNormModel(ones, zeros, 0.f)), cv::Exception);
+    EXPECT_THROW(importSingleOp(softClampAffineModel(0.f)), cv::Exception);
+    EXPECT_THROW(importSingleOp(softClampAffineModel(-1.f)), cv::Exception);
     EXPECT_THROW(importSingleOp(layerNormModel(ones, zeros, -1.f)), cv::Exception);
     // gamma with the wrong channel count: refused when shapes are known.
     const std::vector<float> short4(4, 1.f);
@@ -147,6 +199,16 @@ TEST(Anomaly_CustomLayers, invalid_attributes_and_shapes_raise)
             net.forward();
         },
         cv::Exception);
+    // SoftClampAffine's a needs exactly twice the channels of x2.
+    const auto runWithOddChannels = [] {
+        dnn::Net net = importSingleOp(softClampAffineModel(2.f, 2 * kCouplingRest + 1));
+        const int xShape[] = {1, kCouplingRest, kCouplingH, kCouplingW};
+        const int aShape[] = {1, 2 * kCouplingRest + 1, kCouplingH, kCouplingW};
+        net.setInput(Mat(4, xShape, CV_32F, Scalar(1)), "x2");
+        net.setInput(Mat(4, aShape, CV_32F, Scalar(0)), "a");
+        net.forward();
+    };
+    EXPECT_THROW(runWithOddChannels(), cv::Exception);
 }
 
 // Conv (3x3, pad 1, bias) -> Relu6: the shape OpenCV fuses. Weights are wide enough that the
