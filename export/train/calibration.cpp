@@ -66,20 +66,25 @@ CalibrationRule parseCalibrationRule(const std::string& text)
     return rule;
 }
 
+std::pair<double, double> meanAndStd(const std::vector<float>& values)
+{
+    double sum = 0, sumSquares = 0;
+    for (float v : values) {
+        sum += v;
+        sumSquares += double(v) * v;
+    }
+    const double n = double(values.size());
+    const double mean = sum / n;
+    return {mean, std::sqrt(std::max(0.0, sumSquares / n - mean * mean))};
+}
+
 double applyRule(const CalibrationRule& rule, std::vector<float> values)
 {
     if (values.empty())
         throw std::runtime_error("calibration needs at least one held-out value");
     if (rule.kind == CalibrationRule::Kind::Sigma) {
-        double sum = 0, sumSq = 0;
-        for (float v : values) {
-            sum += v;
-            sumSq += double(v) * v;
-        }
-        const double n = double(values.size());
-        const double mean = sum / n;
-        const double var = std::max(0.0, sumSq / n - mean * mean);
-        return mean + rule.value * std::sqrt(var);
+        const auto [mean, deviation] = meanAndStd(values);
+        return mean + rule.value * deviation;
     }
     // Linear interpolation between order statistics (numpy's default quantile).
     std::sort(values.begin(), values.end());

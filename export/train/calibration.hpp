@@ -7,6 +7,7 @@
 #include <opencv2/anomaly/local_global_flow.hpp>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace anomaly_train {
@@ -31,6 +32,9 @@ struct Calibration
     float imageMin = 0, imageMax = 1, pixelMin = 0, pixelMax = 1;
     std::string method;  // anomaly.calibration
 };
+
+/** Mean and (population) standard deviation of a non-empty sample. */
+std::pair<double, double> meanAndStd(const std::vector<float>& values);
 
 /** The rule applied to a sample. */
 double applyRule(const CalibrationRule& rule, std::vector<float> values);

@@ -1,6 +1,8 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "statistics_score.hpp"
 
+#include "calibration.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -12,18 +14,6 @@ namespace {
 /** Keeps the shrunk covariance invertible when there are fewer images than statistics, or when
 the estimate says no shrinkage is needed but a few statistics are nearly collinear. */
 constexpr double kMinShrinkage = 1e-3;
-
-std::pair<double, double> meanAndStd(const std::vector<float>& values)
-{
-    double sum = 0, sumSquares = 0;
-    for (float v : values) {
-        sum += v;
-        sumSquares += double(v) * v;
-    }
-    const double n = double(values.size());
-    const double mean = sum / n;
-    return {mean, std::sqrt(std::max(0.0, sumSquares / n - mean * mean))};
-}
 
 }  // namespace
 

@@ -30,9 +30,14 @@ int run(const anomaly_samples::CommandLine& cli)
         anomaly_samples::MapScale::fromModel(*detector));
     anomaly_samples::writeImageAtomically(cli.get("out"), renderer.render(image, result));
 
-    std::printf("%s  score %.4f  normalized %.3f  regions %zu  %.1f ms  overlay %s\n",
-                result.isAnomalous ? "NG" : "OK", result.score, result.normalizedScore,
-                result.regions.size(), ms, cli.get("out").c_str());
+    // With a statistics score, say which part of the image score it was: an NG without regions
+    // is then explained.
+    const std::string statistics = detector->hasStatisticsScore()
+                                       ? cv::format(" (statistics %.4f)", result.statisticsScore)
+                                       : std::string();
+    std::printf("%s  score %.4f%s  normalized %.3f  regions %zu  %.1f ms  overlay %s\n",
+                result.isAnomalous ? "NG" : "OK", result.score, statistics.c_str(),
+                result.normalizedScore, result.regions.size(), ms, cli.get("out").c_str());
     return 0;
 }
 
