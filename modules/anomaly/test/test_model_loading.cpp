@@ -240,5 +240,23 @@ TEST(Anomaly_ModelLoading, net_reader_turns_standard_exceptions_into_cv_exceptio
         << "readNetWithCustomLayers must turn OpenCV's std::length_error into cv::Exception";
 }
 
+TEST(Anomaly_ModelLoading, bad_statistics_score_outputs_are_refused)
+{
+    // NaN: max(map score, NaN) would silently drop the statistics.
+    expectLoadError(
+        [] {
+            LocalGlobalFlow::createFromBuffer(
+                statisticsScoreModel(std::numeric_limits<float>::quiet_NaN()).serialize());
+        },
+        "NaN");
+    // [N,1,2,2] instead of one value per image.
+    expectLoadError(
+        [] {
+            LocalGlobalFlow::createFromBuffer(
+                statisticsScoreModel(2.f, kTestModelSize / 2).serialize());
+        },
+        "statistics_score is not [N,1,1,1]");
+}
+
 }  // namespace
 }  // namespace opencv_test

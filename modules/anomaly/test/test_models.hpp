@@ -56,18 +56,20 @@ inline TestModel channelMixModel(bool withLocalGlobal = true)
     return m;
 }
 
-/** channelMixModel() plus the format-1.1 output statistics_score = 2 x the mean grey level of the
-[0,1] input image, [N,1,1,1]. */
-inline TestModel statisticsScoreModel()
+/** channelMixModel() plus the format-1.1 output statistics_score = the mean grey level of the
+[0,1] input image times `factor` (2 unless given), [N,1,1,1]. With a pooling window of `window`
+pixels instead of the whole input, the output is [N,1,s/window,s/window]: not a statistics score. */
+inline TestModel statisticsScoreModel(float factor = 2.f, int64_t window = kTestModelSize)
 {
     TestModel m = channelMixModel();
-    const int64_t s = kTestModelSize;
+    const int64_t grid = kTestModelSize / window;
     m.node("AveragePool", {"image"}, {"image_mean"},
-           {TestAttr::list("kernel_shape", {s, s}), TestAttr::list("strides", {s, s})});
-    m.floatTensor("w_twice_grey", {1, 3, 1, 1}, {2.f / 3, 2.f / 3, 2.f / 3});
-    m.node("Conv", {"image_mean", "w_twice_grey"}, {"statistics_score"},
+           {TestAttr::list("kernel_shape", {window, window}),
+            TestAttr::list("strides", {window, window})});
+    m.floatTensor("w_scaled_grey", {1, 3, 1, 1}, {factor / 3, factor / 3, factor / 3});
+    m.node("Conv", {"image_mean", "w_scaled_grey"}, {"statistics_score"},
            {TestAttr::list("kernel_shape", {1, 1})});
-    m.output("statistics_score", {-1, 1, 1, 1});
+    m.output("statistics_score", {-1, 1, grid, grid});
     m.metadata("anomaly.format_version", "1.1");
     return m;
 }
