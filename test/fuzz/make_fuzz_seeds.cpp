@@ -1,7 +1,7 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
-// Writes seed inputs for the fuzz targets: valid models (with and without custom ops) and a few
-// images (raw headers plus small encoded PNG, JPEG, BMP and TIFF files), so the fuzzers start from
-// inputs that reach deep into the code.
+// Writes seed inputs for the fuzz targets: valid models (with and without custom ops, with a
+// statistics score) and a few images (raw headers plus small encoded PNG, JPEG, BMP and TIFF
+// files), so the fuzzers start from inputs that reach deep into the code.
 #include "test_models.hpp"
 
 #include <opencv2/imgcodecs.hpp>
@@ -30,6 +30,9 @@ opencv_test::TestModel customOpModel()
            "org.opencv.anomaly");
     m.node("LayerNorm", {"permuted", "g", "b"}, {"normed"}, {TestAttr::real("epsilon", 1e-5f)},
            "org.opencv.anomaly");
+    m.node("Concat", {"normed", "permuted"}, {"pair"}, {TestAttr::integer("axis", 1)});
+    m.node("SoftClampAffine", {"normed", "pair"}, {"coupled"}, {TestAttr::real("clamp", 2.f)},
+           "org.opencv.anomaly");
     return m;
 }
 
@@ -45,6 +48,7 @@ int main(int argc, char** argv)
     write(models + "/channel_mix.onnx", opencv_test::channelMixModel().serialize());
     write(models + "/channel_mix_plain.onnx", opencv_test::channelMixModel(false).serialize());
     write(models + "/custom_ops.onnx", customOpModel().serialize());
+    write(models + "/statistics_score.onnx", opencv_test::statisticsScoreModel().serialize());
     // rows-1, cols-1, depth selector, channels-1, then pixels.
     std::vector<unsigned char> image = {15, 15, 0, 2};
     image.resize(4 + 16 * 16 * 3, 128);
