@@ -225,14 +225,10 @@ int run(const CommandLine& cli)
         // first for their map scores.
         std::vector<cv::anomaly::AnomalyResult> results;
         detector->detectBatch(heldImages, results);
-        std::vector<float> mapScores, distances;
+        std::vector<float> mapScores;
         for (const auto& r : results)
             mapScores.push_back(r.score);
-        const auto d = statistics->distances(extractFeatures(backbone, heldImages)[2]);
-        for (int64_t i = 0; i < d.size(0); ++i)
-            distances.push_back(d[i].item<float>());
-        const auto [scale, shift] = matchMeanAndSpread(distances, mapScores);
-        statistics->setAffine(scale, shift);
+        statistics->scaleToMapScores(extractFeatures(backbone, heldImages)[2], mapScores);
         detector = buildModel(statistics.get());
     }
     Calibration cal = calibrateOnGoodImages(*detector, heldImages, rule);

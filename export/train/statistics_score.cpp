@@ -29,12 +29,12 @@ double ledoitWolfShrinkage(const torch::Tensor& centered)
     const auto x = centered.to(torch::kDouble);
     const double n = double(x.size(0)), p = double(x.size(1));
     const auto x2 = x * x;
-    const auto varianceSum = x2.sum(0) / n;  // diagonal of S
-    const double mu = varianceSum.sum().item<double>() / p;
+    const double trace = x2.sum().item<double>() / n;  // trace of S = x^T x / n
+    const double mu = trace / p;
     const double beta_ = x2.t().mm(x2).sum().item<double>();
     const double delta_ = x.t().mm(x).pow(2).sum().item<double>() / (n * n);
     double beta = (beta_ / n - delta_) / (p * n);
-    const double delta = (delta_ - 2.0 * mu * varianceSum.sum().item<double>() + p * mu * mu) / p;
+    const double delta = (delta_ - 2.0 * mu * trace + p * mu * mu) / p;
     beta = std::min(beta, delta);
     return beta <= 0 || delta <= 0 ? 0.0 : beta / delta;
 }
@@ -81,6 +81,16 @@ void StatisticsScoreImpl::setAffine(double scale, double shift)
 {
     affine_[0] = float(scale);
     affine_[1] = float(shift);
+}
+
+void StatisticsScoreImpl::scaleToMapScores(const torch::Tensor& heldOutFeatures,
+                                           const std::vector<float>& mapScores)
+{
+    torch::NoGradGuard noGrad;
+    const auto d = distances(heldOutFeatures).to(torch::kFloat).contiguous();
+    const std::vector<float> heldOutDistances(d.data_ptr<float>(), d.data_ptr<float>() + d.numel());
+    const auto [scale, shift] = matchMeanAndSpread(heldOutDistances, mapScores);
+    setAffine(scale, shift);
 }
 
 torch::Tensor StatisticsScoreImpl::forward(const torch::Tensor& features) const

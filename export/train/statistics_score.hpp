@@ -8,6 +8,8 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace anomaly_train {
 
@@ -28,7 +30,7 @@ magnetic_tile it alone reaches image AUROC 0.94 where the maps reach 0.74-0.82 (
 
 score = scale * || W (v - mu) || + shift, v = pooledMeanAndStd(stride-16 features), where W^T W is
 the inverse of the shrunk covariance of v over the training images (a Mahalanobis distance), and
-scale and shift put the distance into the units of the map score (see setAffine). */
+scale and shift put the distance into the units of the map score (see scaleToMapScores). */
 class StatisticsScoreImpl : public torch::nn::Module
 {
 public:
@@ -41,6 +43,10 @@ public:
     torch::Tensor distances(const torch::Tensor& features) const;
     /** score = scale * distance + shift. */
     void setAffine(double scale, double shift);
+    /** setAffine() with matchMeanAndSpread() of the distances of held-out images' stride-16
+    features [n, C, H, W] and their map scores. */
+    void scaleToMapScores(const torch::Tensor& heldOutFeatures,
+                          const std::vector<float>& mapScores);
     /** [N, 1, 1, 1] scores. */
     torch::Tensor forward(const torch::Tensor& features) const;
     /** The same in ONNX from the graph value features [N, C, H, W]; returns the score's name. */

@@ -68,14 +68,10 @@ TrainedModel trainTiny(Preset preset, const std::vector<cv::Mat>& images)
     {
         torch::NoGradGuard noGrad;
         const auto maps = m.head->forward(features).anomalyMap;
-        const auto d = m.statistics->distances(features[2]);
-        std::vector<float> distances, peaks;
-        for (int64_t i = 0; i < d.size(0); ++i) {
-            distances.push_back(d[i].item<float>());
+        std::vector<float> peaks;
+        for (int64_t i = 0; i < maps.size(0); ++i)
             peaks.push_back(maps[i].max().item<float>());
-        }
-        const auto [scale, shift] = matchMeanAndSpread(distances, peaks);
-        m.statistics->setAffine(scale, shift);
+        m.statistics->scaleToMapScores(features[2], peaks);
     }
     auto builder =
         buildMergedModel(m.backbone.model, *m.head, m.backbone.geometry, m.statistics.get());
