@@ -111,7 +111,8 @@ void drawLegend(cv::Mat& banner, cv::Rect area, double capHeight)
              capHeight, kDimTextColour);
 }
 
-cv::Mat drawBanner(int width, const cv::anomaly::AnomalyResult& result, const std::string& caption)
+cv::Mat drawBanner(int width, const cv::anomaly::AnomalyResult& result, bool hasStatisticsScore,
+                   const std::string& caption)
 {
     const int height = std::max(56, static_cast<int>(std::lround(width * 0.10)));
     cv::Mat banner(height, width, CV_8UC3, kBannerBackground);
@@ -139,10 +140,7 @@ cv::Mat drawBanner(int width, const cv::anomaly::AnomalyResult& result, const st
         "score " + formatScore(result.normalizedScore) + "   threshold " + formatScore(0.5);
     putLabel(banner, fitLeft(scoreLine, lineCap, textRight - textX),
              cv::Point(textX, pad + static_cast<int>(lineCap * 1.6)), lineCap, kTextColour, 1);
-    const size_t regions = result.regions.size();
-    const std::string regionText = regions == 0   ? std::string("no defect region")
-                                   : regions == 1 ? std::string("1 defect region")
-                                                  : std::to_string(regions) + " defect regions";
+    const std::string regionText = verdictDetail(result, hasStatisticsScore);
     // The region count always shows; a long caption (a file path) loses its start instead.
     const double detailCap = lineCap * 0.9;
     std::string detail = regionText;
@@ -205,6 +203,7 @@ MapScale MapScale::fromModel(const cv::anomaly::LocalGlobalFlow& model)
 {
     MapScale scale;
     scale.pixelThreshold = model.getPixelThreshold();
+    scale.hasStatisticsScore = model.hasStatisticsScore();
     const std::string range = model.getMetadata("anomaly.normalization.pixel");
     std::istringstream in(range);
     char comma = 0;
@@ -221,6 +220,18 @@ cv::Mat MapScale::normalize(const cv::Mat& rawMap) const
     cv::Mat out = (rawMap - pixelThreshold) / (normMax - normMin) + 0.5;
     cv::min(cv::max(out, 0.0), 1.0, out);
     return out;
+}
+
+std::string verdictDetail(const cv::anomaly::AnomalyResult& result, bool hasStatisticsScore)
+{
+    const size_t regions = result.regions.size();
+    const std::string regionText = regions == 0   ? std::string("no defect region")
+                                   : regions == 1 ? std::string("1 defect region")
+                                                  : std::to_string(regions) + " defect regions";
+    // The image score is the larger of the map score and the statistics score.
+    const bool statisticsDecided =
+        hasStatisticsScore && result.isAnomalous && result.statisticsScore >= result.score;
+    return statisticsDecided ? "unusual as a whole (statistics score), " + regionText : regionText;
 }
 
 cv::Mat toDisplayBgr(const cv::Mat& image)
@@ -290,7 +301,7 @@ cv::Mat OverlayRenderer::render(const cv::Mat& image, const cv::anomaly::Anomaly
     }
 
     cv::Mat out;
-    cv::vconcat(drawBanner(canvas.cols, result, caption), canvas, out);
+    cv::vconcat(drawBanner(canvas.cols, result, scale_.hasStatisticsScore, caption), canvas, out);
     return out;
 }
 

@@ -16,6 +16,7 @@ struct MapScale
     float pixelThreshold = 0.f;
     float normMin = 0.f;  //!< anomaly.normalization.pixel
     float normMax = 1.f;
+    bool hasStatisticsScore = false;  //!< the model outputs statistics_score (format 1.1)
 
     /** @brief Reads the detector's current pixel threshold and its model's normalisation range.
     @throws std::runtime_error when the model's anomaly.normalization.pixel is malformed. */
@@ -25,6 +26,11 @@ struct MapScale
     the pixel threshold maps to 0.5. CV_32F in, CV_32F out. */
     cv::Mat normalize(const cv::Mat& rawMap) const;
 };
+
+/** @brief The banner's second line: the defect region count, and for an NG image that the
+statistics score decided (it is the image score) that the part as a whole looked unusual, which
+the regions alone would not explain (there may be none). */
+std::string verdictDetail(const cv::anomaly::AnomalyResult& result, bool hasStatisticsScore);
 
 /** @brief Any 1/3/4-channel 8U/16U/32F image as 8-bit BGR for display. */
 cv::Mat toDisplayBgr(const cv::Mat& image);
