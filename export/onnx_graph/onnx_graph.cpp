@@ -74,6 +74,13 @@ onnx::AttributeProto attrString(const std::string& name, const std::string& valu
     return a;
 }
 
+std::vector<onnx::AttributeProto> depthwiseConvAttributes(int64_t stride,
+                                                          const std::vector<int64_t>& pads)
+{
+    // Not ONNX Conv's "strides"/"pads": OpenCV's importer renames and reinterprets those names.
+    return {attrInt("stride", stride), attrInts("padding", pads)};
+}
+
 OnnxGraphBuilder::OnnxGraphBuilder(const std::string& graphName)
 {
     model_.set_ir_version(onnx::IR_VERSION);

@@ -262,6 +262,33 @@ std::vector<onnx::NodeProto> rewriteSoftClampAffine(const onnx::NodeProto& node,
             makeNode("Add", node.name(), {scaled, shift}, out)};
 }
 
+std::vector<onnx::NodeProto> rewriteDepthwiseConv(const onnx::NodeProto& node,
+                                                  const onnx::GraphProto& graph)
+{
+    requireInputs(node, 3);
+    const onnx::TensorProto& weight = findInitializer(graph, node.input(1), node);
+    if (weight.dims_size() != 4 || weight.dims(1) != 1)
+        throw std::runtime_error("DepthwiseConv '" + node.name() + "': weight must be [C,1,kh,kw]");
+    int64_t stride = 1;
+    std::vector<int64_t> padding = {0, 0, 0, 0};
+    for (const auto& a : node.attribute()) {
+        if (a.name() == "stride")
+            stride = a.i();
+        else if (a.name() == "padding")
+            padding.assign(a.ints().begin(), a.ints().end());
+    }
+    if (stride < 1 || padding.size() != 4)
+        throw std::runtime_error("DepthwiseConv '" + node.name() +
+                                 "': needs stride >= 1 and 4 padding values");
+    // The same inputs: ONNX Conv with one group per channel is the op's definition.
+    onnx::NodeProto conv =
+        makeNode("Conv", node.name(), {node.input(0), node.input(1), node.input(2)}, node.output(0),
+                 {attrInts("kernel_shape", {weight.dims(2), weight.dims(3)}),
+                  attrInts("strides", {stride, stride}), attrInts("pads", padding),
+                  attrInt("group", weight.dims(0))});
+    return {conv};
+}
+
 // Initializers only the replaced nodes read (e.g. the unpermuted flow scale) would be dead weight.
 void removeUnreferencedInitializers(onnx::GraphProto& graph,
                                     const std::set<std::string>& candidates)
@@ -306,6 +333,8 @@ onnx::ModelProto toStandardOps(const onnx::ModelProto& model)
             replacement = rewriteRelu6(node, graph, names, clipBounds);
         else if (node.domain() == kCustomDomain && node.op_type() == "SoftClampAffine")
             replacement = rewriteSoftClampAffine(node, graph, names);
+        else if (node.domain() == kCustomDomain && node.op_type() == kDepthwiseConvOp)
+            replacement = rewriteDepthwiseConv(node, graph);
         else
             throw std::runtime_error("no standard form for op " + node.domain() + "." +
                                      node.op_type() + " (node '" + node.name() + "')");

@@ -86,6 +86,26 @@ onnx::ModelProto softClampAffineModel()
     return b.model();
 }
 
+// image [N,6,7,9] -> backbone/DepthwiseConv (5x5, stride 2, padding 1,2,2,2) -> "dw" [N,6,3,5].
+onnx::ModelProto depthwiseConvModel()
+{
+    OnnxGraphBuilder b("depthwise");
+    b.addInput("image", {-1, kChannels, 7, 9});
+    std::vector<float> weight(kChannels * 25), bias(kChannels);
+    for (size_t i = 0; i < weight.size(); ++i)
+        weight[i] = 0.1f * float(int(i % 7) - 3);
+    for (size_t i = 0; i < bias.size(); ++i)
+        bias[i] = 0.5f * float(i) - 1.f;
+    b.addInitializer("dw_w", {kChannels, 1, 5, 5}, weight.data());
+    b.addInitializer("dw_b", {kChannels}, bias.data());
+    b.addNode(anomaly_export::kDepthwiseConvOp, {"image", "dw_w", "dw_b"}, "dw",
+              anomaly_export::depthwiseConvAttributes(2, {1, 2, 2, 2}),
+              anomaly_export::kCustomDomain);
+    b.model().mutable_graph()->mutable_node(0)->set_name("backbone/DepthwiseConv_0");
+    b.addOutput("dw", {-1, kChannels, 3, 5});
+    return b.model();
+}
+
 torch::Tensor initializerTensor(const onnx::TensorProto& t)
 {
     std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
@@ -143,9 +163,19 @@ std::map<std::string, torch::Tensor> evaluateStandardGraph(const onnx::ModelProt
             out = torch::tanh(in(0));
         } else if (n.op_type() == "Exp") {
             out = torch::exp(in(0));
-        } else if (n.op_type() == "Conv") {  // only the 1x1 convolutions of the test models
-            EXPECT_EQ(intsAttribute(n, "kernel_shape"), (std::vector<int64_t>{1, 1}));
-            out = torch::conv2d(in(0), in(1));
+        } else if (n.op_type() == "Conv") {
+            // ONNX pads are {top, left, bottom, right}; constant_pad_nd takes the last axis first.
+            const auto* pads = attribute(n, "pads");
+            const auto* strides = attribute(n, "strides");
+            const auto* group = attribute(n, "group");
+            const std::vector<int64_t> p =
+                pads ? std::vector<int64_t>(pads->ints().begin(), pads->ints().end())
+                     : std::vector<int64_t>{0, 0, 0, 0};
+            const torch::Tensor padded = torch::constant_pad_nd(in(0), {p[1], p[3], p[0], p[2]});
+            const int64_t stride = strides ? strides->ints(0) : 1;
+            out = torch::conv2d(padded, in(1), n.input_size() > 2 ? in(2) : torch::Tensor(),
+                                torch::IntArrayRef{stride, stride}, torch::IntArrayRef{0, 0},
+                                torch::IntArrayRef{1, 1}, group ? group->i() : 1);
         } else if (n.op_type() == "Split") {  // no split sizes: equal parts, one per output
             const auto* axis = attribute(n, "axis");
             EXPECT_EQ(n.input_size(), 1) << n.name();
@@ -334,6 +364,39 @@ TEST(StandardOps, SoftClampAffineMatchesOpenCvAndItsDefinitionAtBatch2)
     const double scale = definition.abs().max().item<double>();
     EXPECT_LT(maxAbsDifference(reference[0], values.at("coupled")), 1e-5 * scale);
     EXPECT_LT(maxAbsDifference(reference[0], definition), 1e-5 * scale);
+}
+
+TEST(StandardOps, DepthwiseConvBecomesAGroupedConvWithTheSameStrideAndPadding)
+{
+    const onnx::ModelProto rewritten = anomaly_export::toStandardOps(depthwiseConvModel());
+    EXPECT_NO_THROW(onnx::checker::check_model(rewritten));
+    ASSERT_EQ(rewritten.graph().node_size(), 1);
+    const onnx::NodeProto& conv = rewritten.graph().node(0);
+    EXPECT_EQ(conv.op_type(), "Conv");
+    EXPECT_TRUE(conv.domain().empty());
+    EXPECT_EQ(conv.name(), "backbone/DepthwiseConv_0");
+    EXPECT_EQ(std::vector<std::string>(conv.input().begin(), conv.input().end()),
+              (std::vector<std::string>{"image", "dw_w", "dw_b"}));
+    EXPECT_EQ(intsAttribute(conv, "kernel_shape"), (std::vector<int64_t>{5, 5}));
+    EXPECT_EQ(intsAttribute(conv, "strides"), (std::vector<int64_t>{2, 2}));
+    EXPECT_EQ(intsAttribute(conv, "pads"), (std::vector<int64_t>{1, 2, 2, 2}));
+    ASSERT_NE(attribute(conv, "group"), nullptr);
+    EXPECT_EQ(attribute(conv, "group")->i(), kChannels);
+    EXPECT_EQ(rewritten.graph().initializer_size(), 2);
+}
+
+TEST(StandardOps, GroupedConvMatchesTheDepthwiseConvRunByOpenCvAtBatch2)
+{
+    const onnx::ModelProto original = depthwiseConvModel();
+    torch::manual_seed(10);
+    const torch::Tensor image = torch::randn({2, kChannels, 7, 9});
+    const int sizes[] = {2, int(kChannels), 7, 9};
+    const cv::Mat blob(4, sizes, CV_32F, image.data_ptr<float>());
+    const std::vector<cv::Mat> reference = runOpenCv(original, blob, {"dw"});
+    const auto values = evaluateStandardGraph(anomaly_export::toStandardOps(original), image);
+    const double scale = values.at("dw").abs().max().item<double>();
+    ASSERT_GT(scale, 0.5);
+    EXPECT_LT(maxAbsDifference(reference[0], values.at("dw")), 1e-5 * scale);
 }
 
 TEST(StandardOps, RefusesUnknownCustomOpsAndBadPermutations)

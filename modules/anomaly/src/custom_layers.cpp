@@ -1,6 +1,7 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "custom_layers.hpp"
 
+#include "depthwise_conv_layer.hpp"
 #include "precomp.hpp"
 #include "simd_exp.hpp"
 
@@ -257,6 +258,8 @@ void registerCustomLayers()
             dnn::LayerFactory::registerLayer(kRelu6Type, createRelu6Layer);
         if (!dnn::LayerFactory::isLayerRegistered(kSoftClampAffineType))
             dnn::LayerFactory::registerLayer(kSoftClampAffineType, SoftClampAffineLayer::create);
+        if (!dnn::LayerFactory::isLayerRegistered(kDepthwiseConvType))
+            dnn::LayerFactory::registerLayer(kDepthwiseConvType, DepthwiseConvLayer::create);
     });
 }
 

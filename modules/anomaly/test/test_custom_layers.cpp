@@ -332,6 +332,8 @@ TEST(Anomaly_CustomLayers, registration_is_thread_safe_and_idempotent)
     EXPECT_TRUE(dnn::LayerFactory::isLayerRegistered("org.opencv.anomaly.LayerNorm"));
     EXPECT_TRUE(dnn::LayerFactory::isLayerRegistered("org.opencv.anomaly.ChannelAffinePermute"));
     EXPECT_TRUE(dnn::LayerFactory::isLayerRegistered("org.opencv.anomaly.Relu6"));
+    EXPECT_TRUE(dnn::LayerFactory::isLayerRegistered("org.opencv.anomaly.SoftClampAffine"));
+    EXPECT_TRUE(dnn::LayerFactory::isLayerRegistered("org.opencv.anomaly.DepthwiseConv"));
 }
 
 }  // namespace

@@ -1,0 +1,40 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+// The DepthwiseConv kernel at 256-bit AVX2 + FMA width. The build compiles this file alone with
+// -mavx2 -mfma (x86-64, GCC or Clang) and defines ANOMALY_HAVE_AVX2_KERNEL; elsewhere it is
+// empty. OpenCV's universal intrinsics cannot be widened per file outside OpenCV's own build, so
+// the lanes here are raw intrinsics; the loop is the shared template.
+#ifdef ANOMALY_HAVE_AVX2_KERNEL
+
+#include "depthwise_conv_kernel.hpp"
+
+#include <immintrin.h>
+
+namespace cv {
+namespace anomaly {
+namespace depthwise {
+namespace {
+
+struct Avx2Lanes
+{
+    using V = __m256;
+    static constexpr int kLanes = 8;
+    static V load(const float* p) { return _mm256_loadu_ps(p); }
+    static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+    static V broadcast(float x) { return _mm256_set1_ps(x); }
+    static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+    static V clamp(V x, V lo, V hi) { return _mm256_min_ps(_mm256_max_ps(x, lo), hi); }
+};
+
+}  // namespace
+
+void convolvePlaneAvx2(const float* padded, const PaddedPlaneLayout& layout, const float* weights,
+                       float bias, float lo, float hi, float* dst)
+{
+    convolvePlane<Avx2Lanes>(padded, layout, weights, bias, lo, hi, dst);
+}
+
+}  // namespace depthwise
+}  // namespace anomaly
+}  // namespace cv
+
+#endif  // ANOMALY_HAVE_AVX2_KERNEL

@@ -1,0 +1,264 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+#include "depthwise_conv_layer.hpp"
+
+#include "depthwise_conv_kernel.hpp"
+
+#include "precomp.hpp"
+
+#include <opencv2/core/hal/intrin.hpp>
+#include <opencv2/dnn/all_layers.hpp>
+#include <opencv2/dnn/shape_utils.hpp>
+
+#include <cmath>
+#include <limits>
+
+namespace cv {
+namespace anomaly {
+
+const char* const kDepthwiseConvType = "org.opencv.anomaly.DepthwiseConv";
+
+namespace {
+
+using depthwise::PaddedPlaneLayout;
+
+#if CV_SIMD
+/** The build's baseline vector width through OpenCV's universal intrinsics. */
+struct UniversalLanes
+{
+    using V = v_float32;
+    static constexpr int kLanes = v_float32::nlanes;
+    static V load(const float* p) { return vx_load(p); }
+    static void store(float* p, const V& v) { v_store(p, v); }
+    static V broadcast(float x) { return vx_setall_f32(x); }
+    static V fma(const V& a, const V& b, const V& c) { return v_fma(a, b, c); }
+    static V clamp(const V& x, const V& lo, const V& hi) { return v_min(v_max(x, lo), hi); }
+};
+#else
+struct UniversalLanes  // no SIMD on this platform: the kernel's scalar loop only
+{
+    static constexpr int kLanes = 0;
+};
+#endif
+
+/** The layout of one plane's padded copy; tapOffsets receives the offsets it points to. */
+PaddedPlaneLayout planLayout(int kernelH, int kernelW, int stride, int outH, int outW,
+                             std::vector<int>& tapOffsets)
+{
+    PaddedPlaneLayout l;
+    l.phaseLength = outW + (kernelW - 1) / stride;
+    l.rowStride = stride * l.phaseLength;
+    l.rows = (outH - 1) * stride + kernelH;
+    l.stride = stride;
+    l.outH = outH;
+    l.outW = outW;
+    l.taps = kernelH * kernelW;
+    tapOffsets.clear();
+    for (int ky = 0; ky < kernelH; ++ky)
+        for (int kx = 0; kx < kernelW; ++kx)
+            tapOffsets.push_back(ky * l.rowStride + (kx % stride) * l.phaseLength + kx / stride);
+    l.tapOffsets = tapOffsets.data();
+    return l;
+}
+
+/** Splits one padded row (padded columns in order) into its stride phases. */
+void splitPhases(const float* linear, int stride, int phaseLength, float* row)
+{
+    int j = 0;
+#if CV_SIMD
+    if (stride == 2)  // the common case: one deinterleaving load per vector of each phase
+        for (; j + v_float32::nlanes <= phaseLength; j += v_float32::nlanes) {
+            v_float32 even, odd;
+            v_load_deinterleave(linear + 2 * j, even, odd);
+            v_store(row + j, even);
+            v_store(row + phaseLength + j, odd);
+        }
+#endif
+    for (int phase = 0; phase < stride; ++phase)
+        for (int k = j; k < phaseLength; ++k)
+            row[phase * phaseLength + k] = linear[k * stride + phase];
+}
+
+/** Copies an h x w plane into the layout, zeros where the padding is. linearRow: scratch for one
+padded row (layout.rowStride floats), used when the stride is above 1. */
+void fillPaddedPlane(const float* src, int height, int width, int padTop, int padLeft,
+                     const PaddedPlaneLayout& layout, float* buffer, float* linearRow)
+{
+    // Padded columns 0 .. rowStride-1 of a row: padLeft zeros, the input row (cut where no
+    // output reads it), zeros.
+    const int length = layout.rowStride;
+    const int copied = std::max(0, std::min(width, length - padLeft));
+    for (int r = 0; r < layout.rows; ++r) {
+        const int y = r - padTop;
+        float* row = buffer + size_t(r) * length;
+        if (y < 0 || y >= height) {
+            std::fill(row, row + length, 0.f);
+            continue;
+        }
+        const float* srcRow = src + size_t(y) * width;
+        float* linear = layout.stride == 1 ? row : linearRow;
+        std::fill(linear, linear + padLeft, 0.f);
+        std::copy(srcRow, srcRow + copied, linear + padLeft);
+        std::fill(linear + padLeft + copied, linear + length, 0.f);
+        if (layout.stride > 1)
+            splitPhases(linear, layout.stride, layout.phaseLength, row);
+    }
+}
+
+using PlaneKernel = void (*)(const float*, const PaddedPlaneLayout&, const float*, float, float,
+                             float, float*);
+
+/** The widest kernel this CPU runs. Asked on every forward: cv::setUseOptimized(false) and
+OPENCV_CPU_DISABLE turn the AVX2 kernel off as they do OpenCV's own. */
+PlaneKernel selectKernel()
+{
+#ifdef ANOMALY_HAVE_AVX2_KERNEL
+    if (checkHardwareSupport(CV_CPU_AVX2) && checkHardwareSupport(CV_CPU_FMA3))
+        return depthwise::convolvePlaneAvx2;
+#endif
+    return depthwise::convolvePlane<UniversalLanes>;
+}
+
+}  // namespace
+
+DepthwiseConvLayer::DepthwiseConvLayer(const dnn::LayerParams& params)
+    : Layer(params),
+      minValue_(-std::numeric_limits<float>::infinity()),
+      maxValue_(std::numeric_limits<float>::infinity())
+{
+    const char* const what = name.c_str();
+    if (blobs.size() != 2)
+        CV_Error(Error::StsBadArg,
+                 cv::format("DepthwiseConv '%s': expects the input, a weight and a bias "
+                            "initializer, got %d initializers",
+                            what, int(blobs.size())));
+    const Mat &weight = blobs[0], &bias = blobs[1];
+    if (weight.dims != 4 || weight.depth() != CV_32F || weight.size[1] != 1 || weight.size[0] < 1 ||
+        weight.size[2] < 1 || weight.size[3] < 1)
+        CV_Error(
+            Error::StsBadArg,
+            cv::format("DepthwiseConv '%s': weight must be a float [C,1,kh,kw] initializer", what));
+    if (bias.depth() != CV_32F || int(bias.total()) != weight.size[0])
+        CV_Error(Error::StsBadArg,
+                 cv::format("DepthwiseConv '%s': bias must be a float initializer with %d values",
+                            what, weight.size[0]));
+    kernelH_ = weight.size[2];
+    kernelW_ = weight.size[3];
+
+    stride_ = params.get<int>("stride", 1);
+    if (stride_ < 1 || stride_ > 16)
+        CV_Error(Error::StsBadArg,
+                 cv::format("DepthwiseConv '%s': stride must be in 1..16, got %d", what, stride_));
+
+    int pads[4] = {0, 0, 0, 0};
+    if (params.has("padding")) {
+        const dnn::DictValue& padding = params.get("padding");
+        if (padding.size() != 4)
+            CV_Error(
+                Error::StsBadArg,
+                cv::format("DepthwiseConv '%s': padding must be [top, left, bottom, right]", what));
+        for (int i = 0; i < 4; ++i)
+            pads[i] = padding.get<int>(i);
+    }
+    // A pad as large as the kernel would give outputs that see only padding.
+    const int kernelOf[4] = {kernelH_, kernelW_, kernelH_, kernelW_};
+    for (int i = 0; i < 4; ++i)
+        if (pads[i] < 0 || pads[i] >= kernelOf[i])
+            CV_Error(
+                Error::StsBadArg,
+                cv::format("DepthwiseConv '%s': padding %d must be in 0..%d for a %dx%d kernel",
+                           what, pads[i], kernelOf[i] - 1, kernelH_, kernelW_));
+    padTop_ = pads[0];
+    padLeft_ = pads[1];
+    padBottom_ = pads[2];
+    padRight_ = pads[3];
+}
+
+Ptr<dnn::Layer> DepthwiseConvLayer::create(dnn::LayerParams& params)
+{
+    return makePtr<DepthwiseConvLayer>(params);
+}
+
+bool DepthwiseConvLayer::getMemoryShapes(const std::vector<dnn::MatShape>& inputs, int,
+                                         std::vector<dnn::MatShape>& outputs,
+                                         std::vector<dnn::MatShape>&) const
+{
+    if (inputs.size() != 1)
+        CV_Error(Error::StsBadArg, cv::format("DepthwiseConv '%s': expects 1 non-constant input, "
+                                              "got %d",
+                                              name.c_str(), int(inputs.size())));
+    const dnn::MatShape& x = inputs[0];
+    if (x.size() != 4 || x[1] != blobs[0].size[0])
+        CV_Error(Error::StsBadArg,
+                 cv::format("DepthwiseConv '%s': input must be [N,%d,H,W] for its %d kernels",
+                            name.c_str(), blobs[0].size[0], blobs[0].size[0]));
+    const int paddedH = x[2] + padTop_ + padBottom_, paddedW = x[3] + padLeft_ + padRight_;
+    if (paddedH < kernelH_ || paddedW < kernelW_)
+        CV_Error(Error::StsBadArg,
+                 cv::format("DepthwiseConv '%s': padded input %dx%d is smaller than the %dx%d "
+                            "kernel",
+                            name.c_str(), paddedH, paddedW, kernelH_, kernelW_));
+    outputs.assign(1, dnn::MatShape{x[0], x[1], (paddedH - kernelH_) / stride_ + 1,
+                                    (paddedW - kernelW_) / stride_ + 1});
+    return false;
+}
+
+void DepthwiseConvLayer::forward(InputArrayOfArrays inputsArr, OutputArrayOfArrays outputsArr,
+                                 OutputArrayOfArrays)
+{
+    std::vector<Mat> inputs, outputs;
+    inputsArr.getMatVector(inputs);
+    outputsArr.getMatVector(outputs);
+    const Mat& x = inputs[0];
+    Mat& y = outputs[0];
+    const int batch = x.size[0], channels = x.size[1], height = x.size[2], width = x.size[3];
+    const int outH = y.size[2], outW = y.size[3];
+    std::vector<int> tapOffsets;
+    const PaddedPlaneLayout layout =
+        planLayout(kernelH_, kernelW_, stride_, outH, outW, tapOffsets);
+    const float* weights = blobs[0].ptr<float>();
+    const float* bias = blobs[1].ptr<float>();
+    const PlaneKernel kernel = selectKernel();
+
+    parallel_for_(Range(0, batch * channels), [&](const Range& r) {
+        AutoBuffer<float> padded(size_t(layout.rows) * layout.rowStride),
+            linearRow(size_t(layout.rowStride));
+        for (int idx = r.start; idx < r.end; ++idx) {
+            const int n = idx / channels, c = idx % channels;
+            fillPaddedPlane(x.ptr<float>(n, c), height, width, padTop_, padLeft_, layout,
+                            padded.data(), linearRow.data());
+            kernel(padded.data(), layout, weights + size_t(c) * layout.taps, bias[c], minValue_,
+                   maxValue_, y.ptr<float>(n, c));
+        }
+    });
+}
+
+bool DepthwiseConvLayer::setActivation(const Ptr<dnn::ActivationLayer>& layer)
+{
+    // The net passes an empty pointer when it undoes fusions before a new setup.
+    if (layer.empty()) {
+        minValue_ = -std::numeric_limits<float>::infinity();
+        maxValue_ = std::numeric_limits<float>::infinity();
+        return false;
+    }
+    if (Ptr<dnn::ReLU6Layer> relu6 = layer.dynamicCast<dnn::ReLU6Layer>()) {
+        minValue_ = relu6->minValue;
+        maxValue_ = relu6->maxValue;
+        return true;
+    }
+    Ptr<dnn::ReLULayer> relu = layer.dynamicCast<dnn::ReLULayer>();
+    if (relu && relu->negativeSlope == 0.f) {
+        minValue_ = 0.f;
+        return true;
+    }
+    return false;
+}
+
+int64 DepthwiseConvLayer::getFLOPS(const std::vector<dnn::MatShape>&,
+                                   const std::vector<dnn::MatShape>& outputs) const
+{
+    // One multiply and one add per tap and output value.
+    return 2 * int64(dnn::total(outputs[0])) * kernelH_ * kernelW_;
+}
+
+}  // namespace anomaly
+}  // namespace cv

@@ -1,0 +1,49 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+// The custom op org.opencv.anomaly.DepthwiseConv (doc/model-format.md section 6).
+#ifndef OPENCV_ANOMALY_DEPTHWISE_CONV_LAYER_HPP
+#define OPENCV_ANOMALY_DEPTHWISE_CONV_LAYER_HPP
+
+#include <opencv2/dnn.hpp>
+
+namespace cv {
+namespace anomaly {
+
+extern const char* const kDepthwiseConvType;
+
+/** Depthwise convolution: output channel c = input channel c correlated with its own kh x kw
+kernel, plus bias, at one stride for both axes and zero padding that may differ per side.
+
+OpenCV 4.6 vectorises depthwise convolutions only for 3x3 kernels on planes at least 18 wide; a
+5x5 kernel, or any kernel on the 16x16 planes of stride 16, goes through its generic im2row + GEMM
+path at about 1 GFLOP/s, which made the depthwise layers half of EfficientNet-Lite0's time. This
+layer runs every kernel size from one padded, stride-phase-split copy of each plane with vector
+multiply-adds along the output rows (depthwise_conv_kernel.hpp; AVX2 + FMA where the CPU has them,
+the build's baseline width otherwise). Asymmetric padding (TensorFlow "SAME" for stride 2) is part of
+the op, so no separate Padding layer runs before it. A following ReLU or ReLU6 is fused into it by
+the net (setActivation). */
+class DepthwiseConvLayer CV_FINAL : public dnn::Layer
+{
+public:
+    explicit DepthwiseConvLayer(const dnn::LayerParams& params);
+    static Ptr<dnn::Layer> create(dnn::LayerParams& params);
+
+    bool getMemoryShapes(const std::vector<dnn::MatShape>& inputs, int requiredOutputs,
+                         std::vector<dnn::MatShape>& outputs,
+                         std::vector<dnn::MatShape>& internals) const override;
+    void forward(InputArrayOfArrays inputs, OutputArrayOfArrays outputs,
+                 OutputArrayOfArrays internals) override;
+    bool setActivation(const Ptr<dnn::ActivationLayer>& layer) override;
+    int64 getFLOPS(const std::vector<dnn::MatShape>& inputs,
+                   const std::vector<dnn::MatShape>& outputs) const override;
+
+private:
+    int kernelH_, kernelW_, stride_;
+    int padTop_, padLeft_, padBottom_, padRight_;
+    // Output clamp of a fused activation; the whole float range when none is fused.
+    float minValue_, maxValue_;
+};
+
+}  // namespace anomaly
+}  // namespace cv
+
+#endif  // OPENCV_ANOMALY_DEPTHWISE_CONV_LAYER_HPP
