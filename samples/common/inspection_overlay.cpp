@@ -231,7 +231,11 @@ std::string verdictDetail(const cv::anomaly::AnomalyResult& result, bool hasStat
     // The image score is the larger of the map score and the statistics score.
     const bool statisticsDecided =
         hasStatisticsScore && result.isAnomalous && result.statisticsScore >= result.score;
-    return statisticsDecided ? "unusual as a whole (statistics score), " + regionText : regionText;
+    // Short enough for the banner next to the legend at the minimum display width.
+    if (!statisticsDecided)
+        return regionText;
+    return regions == 0 ? std::string("unusual overall (statistics score)")
+                        : "unusual overall, " + regionText;
 }
 
 cv::Mat toDisplayBgr(const cv::Mat& image)

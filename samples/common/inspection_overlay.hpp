@@ -28,8 +28,8 @@ struct MapScale
 };
 
 /** @brief The banner's second line: the defect region count, and for an NG image that the
-statistics score decided (it is the image score) that the part as a whole looked unusual, which
-the regions alone would not explain (there may be none). */
+statistics score decided (it is the image score) that the part looked unusual overall, which the
+regions alone would not explain (there may be none). */
 std::string verdictDetail(const cv::anomaly::AnomalyResult& result, bool hasStatisticsScore);
 
 /** @brief Any 1/3/4-channel 8U/16U/32F image as 8-bit BGR for display. */

@@ -29,9 +29,9 @@ TEST(InspectionOverlay, VerdictNamesTheStatisticsScoreOnlyWhenItDecidedAnNg)
     using anomaly_samples::verdictDetail;
     // NG because of the statistics score (it is the image score): said, regions or not.
     EXPECT_EQ(verdictDetail(resultWith(true, 17.f, 17.f, 0), true),
-              "unusual as a whole (statistics score), no defect region");
+              "unusual overall (statistics score)");
     EXPECT_EQ(verdictDetail(resultWith(true, 17.f, 17.f, 2), true),
-              "unusual as a whole (statistics score), 2 defect regions");
+              "unusual overall, 2 defect regions");
     // The map score is larger: the regions explain the NG.
     EXPECT_EQ(verdictDetail(resultWith(true, 20.f, 17.f, 2), true), "2 defect regions");
     // OK images need no explanation.
