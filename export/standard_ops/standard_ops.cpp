@@ -262,6 +262,12 @@ std::vector<onnx::NodeProto> rewriteSoftClampAffine(const onnx::NodeProto& node,
             makeNode("Add", node.name(), {scaled, shift}, out)};
 }
 
+onnx::NodeProto rewriteSoftmaxLastAxis(const onnx::NodeProto& node)
+{
+    requireInputs(node, 1);
+    return makeNode("Softmax", node.name(), {node.input(0)}, node.output(0), {attrInt("axis", -1)});
+}
+
 std::vector<onnx::NodeProto> rewriteDepthwiseConv(const onnx::NodeProto& node,
                                                   const onnx::GraphProto& graph)
 {
@@ -333,6 +339,8 @@ onnx::ModelProto toStandardOps(const onnx::ModelProto& model)
             replacement = rewriteRelu6(node, graph, names, clipBounds);
         else if (node.domain() == kCustomDomain && node.op_type() == "SoftClampAffine")
             replacement = rewriteSoftClampAffine(node, graph, names);
+        else if (node.domain() == kCustomDomain && node.op_type() == "SoftmaxLastAxis")
+            replacement = {rewriteSoftmaxLastAxis(node)};
         else if (node.domain() == kCustomDomain && node.op_type() == kDepthwiseConvOp)
             replacement = rewriteDepthwiseConv(node, graph);
         else

@@ -148,7 +148,8 @@ std::string GraphEmitter::matmul(const std::string& a, const std::string& b)
 
 std::string GraphEmitter::softmaxLastAxis(const std::string& x)
 {
-    return emit("Softmax", {x}, shape(x), {attrInt("axis", 3)});
+    // Custom: OpenCV 4.6's Softmax on the last axis is single-threaded scalar code.
+    return emit("SoftmaxLastAxis", {x}, shape(x), {}, anomaly_export::kCustomDomain);
 }
 
 std::string GraphEmitter::binary(const std::string& op, const std::string& a, const std::string& b)

@@ -34,6 +34,7 @@ opencv_test::TestModel customOpModel()
     m.node("SoftClampAffine", {"normed", "pair"}, {"coupled"}, {TestAttr::real("clamp", 2.f)},
            "org.opencv.anomaly");
     m.floatTensor("dw_w", {1, 1, 3, 3}, std::vector<float>(9, 0.1f));
+    m.node("SoftmaxLastAxis", {"coupled"}, {"weights"}, {}, "org.opencv.anomaly");
     m.node("DepthwiseConv", {"coupled", "dw_w", "b"}, {"smoothed"},
            {TestAttr::integer("stride", 2), TestAttr::list("padding", {0, 0, 1, 1})},
            "org.opencv.anomaly");

@@ -106,6 +106,17 @@ onnx::ModelProto depthwiseConvModel()
     return b.model();
 }
 
+// image [N,6,3,4] -> local/SoftmaxLastAxis -> "weights".
+onnx::ModelProto softmaxModel()
+{
+    OnnxGraphBuilder b("softmax");
+    b.addInput("image", {-1, kChannels, kHeight, kWidth});
+    b.addNode("SoftmaxLastAxis", {"image"}, "weights", {}, anomaly_export::kCustomDomain);
+    b.model().mutable_graph()->mutable_node(0)->set_name("local/SoftmaxLastAxis_0");
+    b.addOutput("weights", {-1, kChannels, kHeight, kWidth});
+    return b.model();
+}
+
 torch::Tensor initializerTensor(const onnx::TensorProto& t)
 {
     std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
@@ -159,6 +170,9 @@ std::map<std::string, torch::Tensor> evaluateStandardGraph(const onnx::ModelProt
             out = in(0) + in(1);
         } else if (n.op_type() == "Clip") {
             out = torch::clamp(in(0), in(1).item<float>(), in(2).item<float>());
+        } else if (n.op_type() == "Softmax") {
+            const auto* axis = attribute(n, "axis");
+            out = torch::softmax(in(0), axis ? axis->i() : -1);
         } else if (n.op_type() == "Tanh") {
             out = torch::tanh(in(0));
         } else if (n.op_type() == "Exp") {
@@ -397,6 +411,28 @@ TEST(StandardOps, GroupedConvMatchesTheDepthwiseConvRunByOpenCvAtBatch2)
     const double scale = values.at("dw").abs().max().item<double>();
     ASSERT_GT(scale, 0.5);
     EXPECT_LT(maxAbsDifference(reference[0], values.at("dw")), 1e-5 * scale);
+}
+
+TEST(StandardOps, SoftmaxLastAxisBecomesSoftmaxOverTheLastAxisAndMatchesOpenCv)
+{
+    const onnx::ModelProto original = softmaxModel();
+    const onnx::ModelProto rewritten = anomaly_export::toStandardOps(original);
+    EXPECT_NO_THROW(onnx::checker::check_model(rewritten));
+    ASSERT_EQ(rewritten.graph().node_size(), 1);
+    const onnx::NodeProto& softmax = rewritten.graph().node(0);
+    EXPECT_EQ(softmax.op_type(), "Softmax");
+    EXPECT_TRUE(softmax.domain().empty());
+    EXPECT_EQ(softmax.name(), "local/SoftmaxLastAxis_0");
+    ASSERT_NE(attribute(softmax, "axis"), nullptr);
+    EXPECT_EQ(attribute(softmax, "axis")->i(), -1);
+
+    torch::manual_seed(11);
+    const torch::Tensor image = torch::randn({2, kChannels, kHeight, kWidth}) * 5;
+    const int sizes[] = {2, int(kChannels), int(kHeight), int(kWidth)};
+    const cv::Mat blob(4, sizes, CV_32F, image.data_ptr<float>());
+    const std::vector<cv::Mat> reference = runOpenCv(original, blob, {"weights"});
+    const auto values = evaluateStandardGraph(rewritten, image);
+    EXPECT_LT(maxAbsDifference(reference[0], values.at("weights")), 1e-6);
 }
 
 TEST(StandardOps, RefusesUnknownCustomOpsAndBadPermutations)

@@ -8,6 +8,7 @@
 #include <opencv2/dnn/all_layers.hpp>
 
 #include <cmath>
+#include <limits>
 #include <mutex>
 
 namespace cv {
@@ -17,6 +18,7 @@ const char* const kLayerNormType = "org.opencv.anomaly.LayerNorm";
 const char* const kChannelAffinePermuteType = "org.opencv.anomaly.ChannelAffinePermute";
 const char* const kRelu6Type = "org.opencv.anomaly.Relu6";
 const char* const kSoftClampAffineType = "org.opencv.anomaly.SoftClampAffine";
+const char* const kSoftmaxLastAxisType = "org.opencv.anomaly.SoftmaxLastAxis";
 
 PerChannelNchwLayer::PerChannelNchwLayer(const dnn::LayerParams& params, const char* opName,
                                          std::vector<const char*> parameterNames, size_t blobCount)
@@ -243,6 +245,91 @@ void SoftClampAffineLayer::forward(InputArrayOfArrays inputsArr, OutputArrayOfAr
     });
 }
 
+SoftmaxLastAxisLayer::SoftmaxLastAxisLayer(const dnn::LayerParams& params) : Layer(params)
+{
+    if (!blobs.empty())
+        CV_Error(Error::StsBadArg,
+                 cv::format("SoftmaxLastAxis '%s': expects 1 non-constant input and no "
+                            "initializers, got %d",
+                            name.c_str(), int(blobs.size())));
+}
+
+Ptr<dnn::Layer> SoftmaxLastAxisLayer::create(dnn::LayerParams& params)
+{
+    return makePtr<SoftmaxLastAxisLayer>(params);
+}
+
+bool SoftmaxLastAxisLayer::getMemoryShapes(const std::vector<dnn::MatShape>& inputs, int,
+                                           std::vector<dnn::MatShape>& outputs,
+                                           std::vector<dnn::MatShape>&) const
+{
+    if (inputs.size() != 1 || inputs[0].empty() || inputs[0].back() < 1)
+        CV_Error(Error::StsBadArg,
+                 cv::format("SoftmaxLastAxis '%s': expects 1 input with a non-empty last axis",
+                            name.c_str()));
+    outputs.assign(1, inputs[0]);
+    return false;
+}
+
+void SoftmaxLastAxisLayer::forward(InputArrayOfArrays inputsArr, OutputArrayOfArrays outputsArr,
+                                   OutputArrayOfArrays)
+{
+    std::vector<Mat> inputs, outputs;
+    inputsArr.getMatVector(inputs);
+    outputsArr.getMatVector(outputs);
+    const Mat& x = inputs[0];
+    Mat& y = outputs[0];
+    const int length = x.size[x.dims - 1];
+    const int rows = int(x.total() / size_t(length));
+    // Rows are independent; each runs the same sequence, so values do not depend on batch size.
+    parallel_for_(
+        Range(0, rows),
+        [&](const Range& r) {
+            for (int row = r.start; row < r.end; ++row) {
+                const float* src = x.ptr<float>() + size_t(row) * length;
+                float* dst = y.ptr<float>() + size_t(row) * length;
+                int i = 0;
+                float maxValue = -std::numeric_limits<float>::infinity();
+#if CV_SIMD
+                const int lanes = v_float32::nlanes;
+                v_float32 vMax = vx_setall_f32(maxValue);
+                for (; i + lanes <= length; i += lanes)
+                    vMax = v_max(vMax, vx_load(src + i));
+                maxValue = v_reduce_max(vMax);
+#endif
+                for (; i < length; ++i)
+                    maxValue = std::max(maxValue, src[i]);
+                // exp(x - max): at most 1, so the sum cannot overflow.
+                float sum = 0.f;
+                i = 0;
+#if CV_SIMD
+                const v_float32 vShift = vx_setall_f32(maxValue);
+                v_float32 vSum = vx_setzero_f32();
+                for (; i + lanes <= length; i += lanes) {
+                    const v_float32 e = v_exp_approx(vx_load(src + i) - vShift);
+                    v_store(dst + i, e);
+                    vSum += e;
+                }
+                sum = v_reduce_sum(vSum);
+#endif
+                for (; i < length; ++i) {
+                    dst[i] = std::exp(src[i] - maxValue);
+                    sum += dst[i];
+                }
+                const float inverse = 1.f / sum;
+                i = 0;
+#if CV_SIMD
+                const v_float32 vInverse = vx_setall_f32(inverse);
+                for (; i + lanes <= length; i += lanes)
+                    v_store(dst + i, vx_load(dst + i) * vInverse);
+#endif
+                for (; i < length; ++i)
+                    dst[i] *= inverse;
+            }
+        },
+        double(x.total()) / 16384);
+}
+
 void registerCustomLayers()
 {
     static std::once_flag once;
@@ -258,6 +345,8 @@ void registerCustomLayers()
             dnn::LayerFactory::registerLayer(kRelu6Type, createRelu6Layer);
         if (!dnn::LayerFactory::isLayerRegistered(kSoftClampAffineType))
             dnn::LayerFactory::registerLayer(kSoftClampAffineType, SoftClampAffineLayer::create);
+        if (!dnn::LayerFactory::isLayerRegistered(kSoftmaxLastAxisType))
+            dnn::LayerFactory::registerLayer(kSoftmaxLastAxisType, SoftmaxLastAxisLayer::create);
         if (!dnn::LayerFactory::isLayerRegistered(kDepthwiseConvType))
             dnn::LayerFactory::registerLayer(kDepthwiseConvType, DepthwiseConvLayer::create);
     });

@@ -114,6 +114,67 @@ TEST(Anomaly_CustomLayers, soft_clamp_affine_matches_its_definition_including_sa
     }
 }
 
+TestModel softmaxModel(const std::vector<int64_t>& shape, bool withInitializer = false)
+{
+    TestModel m;
+    m.useCustomDomain();
+    m.input("x", shape);
+    std::vector<std::string> inputs = {"x"};
+    if (withInitializer) {
+        m.floatTensor("extra", {1}, {1.f});
+        inputs.push_back("extra");
+    }
+    m.node("SoftmaxLastAxis", inputs, {"y"}, {}, "org.opencv.anomaly");
+    m.output("y", shape);
+    return m;
+}
+
+TEST(Anomaly_CustomLayers, softmax_last_axis_matches_the_definition)
+{
+    RNG rng(14);
+    // Rows of 37 (vector loop and scalar tail) and of 256 with the local branch's -1e4 mask
+    // added to part of each row; a batch of two equal images must give equal outputs.
+    for (int length : {37, 256}) {
+        const int shape[] = {2, 3, 5, length};
+        dnn::Net net = importSingleOp(softmaxModel({-1, 3, 5, length}));
+        Mat x(4, shape, CV_32F);
+        Mat first(3 * 5 * length, 1, CV_32F, x.ptr<float>(0));
+        rng.fill(first, RNG::NORMAL, 0.0, 4.0);
+        if (length == 256)
+            for (int i = 0; i < 3 * 5 * length; i += 3)
+                first.at<float>(i) -= 1e4f;
+        std::copy(x.ptr<float>(0), x.ptr<float>(1), x.ptr<float>(1));
+        net.setInput(x);
+        const Mat y = net.forward();
+        ASSERT_EQ(y.total(), x.total());
+        double worst = 0, smallestSum = 2, largestSum = 0;
+        const size_t rows = x.total() / size_t(length);
+        for (size_t row = 0; row < rows; ++row) {
+            const float* in = x.ptr<float>() + row * length;
+            const float* out = y.ptr<float>() + row * length;
+            double maxValue = -DBL_MAX, sum = 0, outSum = 0;
+            for (int i = 0; i < length; ++i)
+                maxValue = std::max(maxValue, double(in[i]));
+            for (int i = 0; i < length; ++i)
+                sum += std::exp(in[i] - maxValue);
+            for (int i = 0; i < length; ++i) {
+                const double ref = std::exp(in[i] - maxValue) / sum;
+                worst = std::max(worst, std::abs(ref - out[i]) / (ref + 1e-7));
+                outSum += out[i];
+            }
+            smallestSum = std::min(smallestSum, outSum);
+            largestSum = std::max(largestSum, outSum);
+        }
+        EXPECT_LE(worst, 1e-5) << "relative error, rows of " << length;
+        EXPECT_NEAR(smallestSum, 1.0, 1e-5);
+        EXPECT_NEAR(largestSum, 1.0, 1e-5);
+        EXPECT_EQ(0, std::memcmp(y.ptr<float>(0), y.ptr<float>(1), 3 * 5 * length * sizeof(float)))
+            << "the two copies of one image differ";
+    }
+    EXPECT_THROW(importSingleOp(softmaxModel({-1, 3, 5, 7}, true)), cv::Exception)
+        << "an initializer input";
+}
+
 TEST(Anomaly_CustomLayers, layer_norm_matches_reference_on_random_inputs)
 {
     RNG rng(11);
@@ -334,6 +395,7 @@ TEST(Anomaly_CustomLayers, registration_is_thread_safe_and_idempotent)
     EXPECT_TRUE(dnn::LayerFactory::isLayerRegistered("org.opencv.anomaly.Relu6"));
     EXPECT_TRUE(dnn::LayerFactory::isLayerRegistered("org.opencv.anomaly.SoftClampAffine"));
     EXPECT_TRUE(dnn::LayerFactory::isLayerRegistered("org.opencv.anomaly.DepthwiseConv"));
+    EXPECT_TRUE(dnn::LayerFactory::isLayerRegistered("org.opencv.anomaly.SoftmaxLastAxis"));
 }
 
 }  // namespace
