@@ -22,7 +22,7 @@ const char* const kSoftmaxLastAxisType = "org.opencv.anomaly.SoftmaxLastAxis";
 
 PerChannelNchwLayer::PerChannelNchwLayer(const dnn::LayerParams& params, const char* opName,
                                          std::vector<const char*> parameterNames, size_t blobCount)
-    : Layer(params), opName_(opName), parameterNames_(std::move(parameterNames))
+    : SingleOutputLayer(params), opName_(opName), parameterNames_(std::move(parameterNames))
 {
     if (blobs.size() != blobCount)
         CV_Error(Error::StsBadArg, cv::format("%s '%s': expects %d initializers, got %d", opName_,
@@ -52,15 +52,6 @@ bool PerChannelNchwLayer::getMemoryShapes(const std::vector<dnn::MatShape>& inpu
     return false;
 }
 
-void PerChannelNchwLayer::forward(InputArrayOfArrays inputsArr, OutputArrayOfArrays outputsArr,
-                                  OutputArrayOfArrays)
-{
-    std::vector<Mat> inputs, outputs;
-    inputsArr.getMatVector(inputs);
-    outputsArr.getMatVector(outputs);
-    compute(inputs[0], outputs[0]);
-}
-
 LayerNormLayer::LayerNormLayer(const dnn::LayerParams& params)
     : PerChannelNchwLayer(params, "LayerNorm", {"gamma", "beta"}, 2)
 {
@@ -75,8 +66,9 @@ Ptr<dnn::Layer> LayerNormLayer::create(dnn::LayerParams& params)
     return makePtr<LayerNormLayer>(params);
 }
 
-void LayerNormLayer::compute(const Mat& x, Mat& y) const
+void LayerNormLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
 {
+    const Mat& x = inputs[0];
     const int batch = x.size[0], channels = x.size[1];
     const int plane = x.size[2] * x.size[3];
     const float* gamma = blobs[0].ptr<float>();
@@ -140,8 +132,9 @@ void ChannelAffinePermuteLayer::checkChannels(int channels) const
                             name.c_str(), int(perm_.size()), channels));
 }
 
-void ChannelAffinePermuteLayer::compute(const Mat& x, Mat& y) const
+void ChannelAffinePermuteLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
 {
+    const Mat& x = inputs[0];
     const int batch = x.size[0], channels = x.size[1];
     const size_t plane = size_t(x.size[2]) * x.size[3];
     const float* scale = blobs[0].ptr<float>();
@@ -171,7 +164,8 @@ Ptr<dnn::Layer> createRelu6Layer(dnn::LayerParams& params)
     return dnn::ReLU6Layer::create(relu6);
 }
 
-SoftClampAffineLayer::SoftClampAffineLayer(const dnn::LayerParams& params) : Layer(params)
+SoftClampAffineLayer::SoftClampAffineLayer(const dnn::LayerParams& params)
+    : SingleOutputLayer(params)
 {
     clamp_ = params.get<float>("clamp", 0.f);
     if (!(clamp_ > 0.f) || !std::isfinite(clamp_))
@@ -207,14 +201,9 @@ bool SoftClampAffineLayer::getMemoryShapes(const std::vector<dnn::MatShape>& inp
     return false;
 }
 
-void SoftClampAffineLayer::forward(InputArrayOfArrays inputsArr, OutputArrayOfArrays outputsArr,
-                                   OutputArrayOfArrays)
+void SoftClampAffineLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
 {
-    std::vector<Mat> inputs, outputs;
-    inputsArr.getMatVector(inputs);
-    outputsArr.getMatVector(outputs);
     const Mat &x = inputs[0], &a = inputs[1];
-    Mat& y = outputs[0];
     const int batch = x.size[0], channels = x.size[1];
     const int plane = x.size[2] * x.size[3];
     const float clamp = clamp_;
@@ -245,7 +234,8 @@ void SoftClampAffineLayer::forward(InputArrayOfArrays inputsArr, OutputArrayOfAr
     });
 }
 
-SoftmaxLastAxisLayer::SoftmaxLastAxisLayer(const dnn::LayerParams& params) : Layer(params)
+SoftmaxLastAxisLayer::SoftmaxLastAxisLayer(const dnn::LayerParams& params)
+    : SingleOutputLayer(params)
 {
     if (!blobs.empty())
         CV_Error(Error::StsBadArg,
@@ -271,14 +261,9 @@ bool SoftmaxLastAxisLayer::getMemoryShapes(const std::vector<dnn::MatShape>& inp
     return false;
 }
 
-void SoftmaxLastAxisLayer::forward(InputArrayOfArrays inputsArr, OutputArrayOfArrays outputsArr,
-                                   OutputArrayOfArrays)
+void SoftmaxLastAxisLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
 {
-    std::vector<Mat> inputs, outputs;
-    inputsArr.getMatVector(inputs);
-    outputsArr.getMatVector(outputs);
     const Mat& x = inputs[0];
-    Mat& y = outputs[0];
     const int length = x.size[x.dims - 1];
     const int rows = int(x.total() / size_t(length));
     // Rows are independent; each runs the same sequence, so values do not depend on batch size.

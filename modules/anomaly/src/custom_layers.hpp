@@ -3,6 +3,8 @@
 #ifndef OPENCV_ANOMALY_CUSTOM_LAYERS_HPP
 #define OPENCV_ANOMALY_CUSTOM_LAYERS_HPP
 
+#include "single_output_layer.hpp"
+
 #include <opencv2/dnn.hpp>
 
 namespace cv {
@@ -24,14 +26,12 @@ Ptr<dnn::Layer> createRelu6Layer(dnn::LayerParams& params);
 /** Base of our element-wise NCHW layers: one non-constant 4-D input, an output of the same shape,
 and float initializers ("parameters") that each hold one value per channel. Derived layers name
 their parameters and implement compute(). */
-class PerChannelNchwLayer : public dnn::Layer
+class PerChannelNchwLayer : public SingleOutputLayer
 {
 public:
     bool getMemoryShapes(const std::vector<dnn::MatShape>& inputs, int requiredOutputs,
                          std::vector<dnn::MatShape>& outputs,
                          std::vector<dnn::MatShape>& internals) const override;
-    void forward(InputArrayOfArrays inputs, OutputArrayOfArrays outputs,
-                 OutputArrayOfArrays internals) override;
 
 protected:
     /** @param parameterNames names of the leading per-channel float blobs, for messages. */
@@ -39,7 +39,6 @@ protected:
                         std::vector<const char*> parameterNames, size_t blobCount);
     /** Extra checks once the channel count is known. */
     virtual void checkChannels(int channels) const;
-    virtual void compute(const Mat& x, Mat& y) const = 0;
 
     const char* opName_;
 
@@ -55,7 +54,7 @@ public:
     static Ptr<dnn::Layer> create(dnn::LayerParams& params);
 
 private:
-    void compute(const Mat& x, Mat& y) const override;
+    void compute(const std::vector<Mat>& inputs, Mat& y) const override;
     float epsilon_;
 };
 
@@ -69,7 +68,7 @@ public:
 
 private:
     void checkChannels(int channels) const override;
-    void compute(const Mat& x, Mat& y) const override;
+    void compute(const std::vector<Mat>& inputs, Mat& y) const override;
     std::vector<int> perm_;
 };
 
@@ -77,7 +76,7 @@ private:
 output A [N,2R,H,W], y = x2 * exp(clamp * tanh(a[:, :R])) + a[:, R:]. One vectorised pass instead of
 two slices, Tanh, Mul, Exp, Mul and Add, of which OpenCV 4.6 runs Tanh and Exp one scalar at a
 time (they were most of the flow's time). */
-class SoftClampAffineLayer CV_FINAL : public dnn::Layer
+class SoftClampAffineLayer CV_FINAL : public SingleOutputLayer
 {
 public:
     explicit SoftClampAffineLayer(const dnn::LayerParams& params);
@@ -85,10 +84,9 @@ public:
     bool getMemoryShapes(const std::vector<dnn::MatShape>& inputs, int requiredOutputs,
                          std::vector<dnn::MatShape>& outputs,
                          std::vector<dnn::MatShape>& internals) const override;
-    void forward(InputArrayOfArrays inputs, OutputArrayOfArrays outputs,
-                 OutputArrayOfArrays internals) override;
 
 private:
+    void compute(const std::vector<Mat>& inputs, Mat& y) const override;
     float clamp_;
 };
 
@@ -96,7 +94,7 @@ private:
 same exp as SoftClampAffine. OpenCV 4.6's Softmax runs on one thread with scalar max/sum loops
 when the axis is the last one: 2.5-3 ms for the local branch's [1,4,256,256] attention weights,
 whatever the thread count. */
-class SoftmaxLastAxisLayer CV_FINAL : public dnn::Layer
+class SoftmaxLastAxisLayer CV_FINAL : public SingleOutputLayer
 {
 public:
     explicit SoftmaxLastAxisLayer(const dnn::LayerParams& params);
@@ -104,8 +102,9 @@ public:
     bool getMemoryShapes(const std::vector<dnn::MatShape>& inputs, int requiredOutputs,
                          std::vector<dnn::MatShape>& outputs,
                          std::vector<dnn::MatShape>& internals) const override;
-    void forward(InputArrayOfArrays inputs, OutputArrayOfArrays outputs,
-                 OutputArrayOfArrays internals) override;
+
+private:
+    void compute(const std::vector<Mat>& inputs, Mat& y) const override;
 };
 
 }  // namespace anomaly

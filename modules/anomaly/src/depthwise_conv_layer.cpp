@@ -121,7 +121,7 @@ PlaneKernel selectKernel()
 }  // namespace
 
 DepthwiseConvLayer::DepthwiseConvLayer(const dnn::LayerParams& params)
-    : Layer(params),
+    : SingleOutputLayer(params),
       minValue_(-std::numeric_limits<float>::infinity()),
       maxValue_(std::numeric_limits<float>::infinity())
 {
@@ -202,14 +202,9 @@ bool DepthwiseConvLayer::getMemoryShapes(const std::vector<dnn::MatShape>& input
     return false;
 }
 
-void DepthwiseConvLayer::forward(InputArrayOfArrays inputsArr, OutputArrayOfArrays outputsArr,
-                                 OutputArrayOfArrays)
+void DepthwiseConvLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
 {
-    std::vector<Mat> inputs, outputs;
-    inputsArr.getMatVector(inputs);
-    outputsArr.getMatVector(outputs);
     const Mat& x = inputs[0];
-    Mat& y = outputs[0];
     const int batch = x.size[0], channels = x.size[1], height = x.size[2], width = x.size[3];
     const int outH = y.size[2], outW = y.size[3];
     std::vector<int> tapOffsets;

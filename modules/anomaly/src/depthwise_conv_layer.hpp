@@ -3,6 +3,8 @@
 #ifndef OPENCV_ANOMALY_DEPTHWISE_CONV_LAYER_HPP
 #define OPENCV_ANOMALY_DEPTHWISE_CONV_LAYER_HPP
 
+#include "single_output_layer.hpp"
+
 #include <opencv2/dnn.hpp>
 
 namespace cv {
@@ -18,10 +20,10 @@ OpenCV 4.6 vectorises depthwise convolutions only for 3x3 kernels on planes at l
 path at about 1 GFLOP/s, which made the depthwise layers half of EfficientNet-Lite0's time. This
 layer runs every kernel size from one padded, stride-phase-split copy of each plane with vector
 multiply-adds along the output rows (depthwise_conv_kernel.hpp; AVX2 + FMA where the CPU has them,
-the build's baseline width otherwise). Asymmetric padding (TensorFlow "SAME" for stride 2) is part of
-the op, so no separate Padding layer runs before it. A following ReLU or ReLU6 is fused into it by
-the net (setActivation). */
-class DepthwiseConvLayer CV_FINAL : public dnn::Layer
+the build's baseline width otherwise). Asymmetric padding (TensorFlow "SAME" for stride 2) is part
+of the op, so no separate Padding layer runs before it. A following ReLU or ReLU6 is fused into it
+by the net (setActivation). */
+class DepthwiseConvLayer CV_FINAL : public SingleOutputLayer
 {
 public:
     explicit DepthwiseConvLayer(const dnn::LayerParams& params);
@@ -30,13 +32,13 @@ public:
     bool getMemoryShapes(const std::vector<dnn::MatShape>& inputs, int requiredOutputs,
                          std::vector<dnn::MatShape>& outputs,
                          std::vector<dnn::MatShape>& internals) const override;
-    void forward(InputArrayOfArrays inputs, OutputArrayOfArrays outputs,
-                 OutputArrayOfArrays internals) override;
     bool setActivation(const Ptr<dnn::ActivationLayer>& layer) override;
     int64 getFLOPS(const std::vector<dnn::MatShape>& inputs,
                    const std::vector<dnn::MatShape>& outputs) const override;
 
 private:
+    void compute(const std::vector<Mat>& inputs, Mat& y) const override;
+
     int kernelH_, kernelW_, stride_;
     int padTop_, padLeft_, padBottom_, padRight_;
     // Output clamp of a fused activation; the whole float range when none is fused.
