@@ -8,6 +8,7 @@
 #include <opencv2/dnn/all_layers.hpp>
 
 #include <array>
+#include <cstring>
 
 namespace opencv_test {
 namespace {
@@ -161,7 +162,7 @@ TEST(Anomaly_DepthwiseConv, a_following_relu6_or_relu_is_fused_and_clamps)
             const Mat y = net.forward();
             Mat ref = directDepthwise(x, c, weight, bias);
             double lo = 0, hi = 0;
-            minMaxIdx(ref, &lo, &hi);
+            cv::minMaxIdx(ref, &lo, &hi);
             ASSERT_LT(lo, 0.0) << "no output below 0: the test would not see the clamp";
             ASSERT_GT(hi, 6.0) << "no output above 6: the test would not see the clamp";
             for (auto it = ref.begin<double>(); it != ref.end<double>(); ++it)
