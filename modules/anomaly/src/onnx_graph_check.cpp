@@ -99,7 +99,8 @@ std::vector<int64_t> readDims(WireReader& r, uint32_t wire)
     return dims;
 }
 
-void checkTensor(WireReader r, const char* role)
+/** Checks a tensor's dims, type and data size; returns whether it holds no values. */
+bool checkTensor(WireReader r, const char* role)
 {
     std::vector<int64_t> dims;
     int64_t dataType = 0;
@@ -166,6 +167,7 @@ void checkTensor(WireReader r, const char* role)
     if ((hasRaw && rawBytes % elemSize != 0) || int64_t(have) != elements)
         fail(cv::format("%s '%s' holds %zu values but its dims say %lld", role, name.c_str(), have,
                         (long long)elements));
+    return elements == 0;
 }
 
 // A dimension of a graph input or output: its value, or kSymbolicDim for a dim_param name.
@@ -293,17 +295,24 @@ void checkAttribute(WireReader r)
 {
     while (!r.atEnd()) {
         const auto [field, wire] = r.tag();
-        if (field == attribute_field::kTensor && wire == kLengthDelimited)
-            checkTensor(r.sub(), "attribute tensor");
-        else if (field == attribute_field::kGraph || field == attribute_field::kGraphs ||
-                 field == attribute_field::kTensors)
+        if (field == attribute_field::kTensor && wire == kLengthDelimited) {
+            if (checkTensor(r.sub(), "attribute tensor"))
+                fail("empty attribute tensors are not supported");
+        } else if (field == attribute_field::kGraph || field == attribute_field::kGraphs ||
+                   field == attribute_field::kTensors)
             fail("node attributes holding graphs or tensor lists are not supported");
         else
             r.skip(wire);
     }
 }
 
-void checkNode(WireReader r, std::set<std::string>& defined, int index)
+/** The graph's names so far: every defined value, and the initializers that hold no values. */
+struct DefinedValues
+{
+    std::set<std::string> names, emptyInitializers;
+};
+
+void checkNode(WireReader r, DefinedValues& defined, int index)
 {
     std::vector<std::string> inputs, outputs;
     std::string opType;
@@ -323,14 +332,21 @@ void checkNode(WireReader r, std::set<std::string>& defined, int index)
     const std::string where = cv::format("node %d (%s)", index, opType.c_str());
     if (opType.empty())
         fail(where + " has no op_type");
-    for (const auto& in : inputs)
-        if (in.empty() || !defined.count(in))
+    for (size_t i = 0; i < inputs.size(); ++i) {
+        const std::string& in = inputs[i];
+        if (in.empty() || !defined.names.count(in))
             fail(where + " reads '" + in +
                  "', which no graph input, initializer or earlier node defines");
+        // OpenCV 4.6's importer divides by zero on some empty weights (found by fuzz_model_load);
+        // the format's only empty tensor is Resize's roi (doc/model-format.md section 6).
+        if (defined.emptyInitializers.count(in) && !(opType == "Resize" && i == 1))
+            fail(where + " reads the empty initializer '" + in +
+                 "'; only a Resize roi may be empty");
+    }
     if (outputs.empty())
         fail(where + " has no outputs");
     for (const auto& out : outputs)
-        if (out.empty() || !defined.insert(out).second)
+        if (out.empty() || !defined.names.insert(out).second)
             fail(where + " has an empty or duplicate output name '" + out + "'");
 }
 
@@ -348,7 +364,8 @@ std::string tensorName(WireReader r)
 void checkGraph(WireReader graph, Size inputSize)
 {
     // Pass 1: what is defined before any node runs (inputs, initializers), and the outputs.
-    std::set<std::string> defined, initializers;
+    DefinedValues defined;
+    std::set<std::string> initializers;
     std::vector<ValueInfo> inputs;
     std::vector<std::string> outputs;
     WireReader first = graph;
@@ -356,13 +373,15 @@ void checkGraph(WireReader graph, Size inputSize)
         const auto [field, wire] = first.tag();
         if (field == graph_field::kInitializer && wire == kLengthDelimited) {
             WireReader tensor = first.sub();
-            checkTensor(tensor, "initializer");
+            const bool empty = checkTensor(tensor, "initializer");
             const std::string name = tensorName(tensor);
-            defined.insert(name);
+            defined.names.insert(name);
             initializers.insert(name);
+            if (empty)
+                defined.emptyInitializers.insert(name);
         } else if (field == graph_field::kInput && wire == kLengthDelimited) {
             inputs.push_back(checkValueInfo(first.sub(), "graph input"));
-            defined.insert(inputs.back().name);
+            defined.names.insert(inputs.back().name);
         } else if (field == graph_field::kOutput && wire == kLengthDelimited) {
             outputs.push_back(checkValueInfo(first.sub(), "graph output").name);
         } else if (field == graph_field::kSparseInitializer) {
@@ -386,7 +405,7 @@ void checkGraph(WireReader graph, Size inputSize)
     if (outputs.empty())
         fail("the graph has no outputs");
     for (const auto& out : outputs)
-        if (!defined.count(out))
+        if (!defined.names.count(out))
             fail("graph output '" + out + "' is not computed by any node");
 }
 

@@ -170,6 +170,16 @@ TEST(Anomaly_ModelLoading, structurally_broken_graphs_are_refused_before_opencv_
                         "holds 2 values");
     }
     {
+        TestModel m;  // empty convolution weight: OpenCV 4.6's importer divided by zero
+        m.input("image", {-1, 3, s, s});
+        m.floatTensor("w", {1, 3, 1, 1, 0}, {});
+        m.node("Conv", {"image", "w"}, {"anomaly_map"}, {TestAttr::list("kernel_shape", {1, 1})});
+        m.output("anomaly_map", {-1, 1, s, s});
+        addValidMetadata(m);
+        expectLoadError([&] { LocalGlobalFlow::createFromBuffer(m.serialize()); },
+                        "empty initializer 'w'");
+    }
+    {
         TestModel m;  // graph output no node computes
         m.input("image", {-1, 3, s, s});
         m.floatTensor("w", {1, 3, 1, 1}, {1.f, 1.f, 1.f});
