@@ -80,21 +80,14 @@ FeatureValue FeatureNetWriter::conv(const FeatureValue& x, const ConvWeights& w,
     y.channels = w.weight.size(0);
     y.height = (x.height + pads[0] + pads[2] - kh) / stride + 1;
     y.width = (x.width + pads[1] + pads[3] - kw) / stride + 1;
+    const anomaly_export::ConvolutionNode node = anomaly_export::convolutionNode(
+        x.channels, y.channels, group, kh, kw, stride, {pads[0], pads[1], pads[2], pads[3]});
     std::vector<std::string> inputs = {x.name, weightInitializer("conv_w", w.weight)};
-    const bool depthwise = group > 1 && group == x.channels && y.channels == group;
     if (w.bias.defined())
         inputs.push_back(weightInitializer("conv_b", w.bias));
-    else if (depthwise)  // the custom op always takes a bias
+    else if (node.needsBias)
         inputs.push_back(weightInitializer("conv_b", torch::zeros({y.channels})));
-    const std::vector<int64_t> padding = {pads[0], pads[1], pads[2], pads[3]};
-    if (depthwise)
-        builder_.addNode(anomaly_export::kDepthwiseConvOp, inputs, y.name,
-                         anomaly_export::depthwiseConvAttributes(stride, padding),
-                         anomaly_export::kCustomDomain);
-    else
-        builder_.addNode("Conv", inputs, y.name,
-                         {attrInts("kernel_shape", {kh, kw}), attrInts("strides", {stride, stride}),
-                          attrInts("pads", padding), attrInt("group", group)});
+    builder_.addNode(node.opType, inputs, y.name, node.attributes, node.domain);
     macs_ += y.channels * y.height * y.width * w.weight.size(1) * kh * kw;
     return y;
 }

@@ -74,11 +74,24 @@ onnx::AttributeProto attrString(const std::string& name, const std::string& valu
     return a;
 }
 
-std::vector<onnx::AttributeProto> depthwiseConvAttributes(int64_t stride,
-                                                          const std::vector<int64_t>& pads)
+ConvolutionNode convolutionNode(int64_t inChannels, int64_t outChannels, int64_t group,
+                                int64_t kernelH, int64_t kernelW, int64_t stride,
+                                const std::vector<int64_t>& pads)
 {
-    // Not ONNX Conv's "strides"/"pads": OpenCV's importer renames and reinterprets those names.
-    return {attrInt("stride", stride), attrInts("padding", pads)};
+    if (group > 1 && group == inChannels && outChannels == group)
+        // Not ONNX Conv's "strides"/"pads": OpenCV's importer renames and reinterprets those.
+        return {kDepthwiseConvOp,
+                kCustomDomain,
+                {attrInt("stride", stride), attrInts("padding", pads)},
+                true};
+    const bool unpadded = std::all_of(pads.begin(), pads.end(), [](int64_t p) { return p == 0; });
+    if (group == 1 && kernelH == 1 && kernelW == 1 && stride == 1 && unpadded)
+        return {kPointwiseConvOp, kCustomDomain, {}, true};
+    return {"Conv",
+            "",
+            {attrInts("kernel_shape", {kernelH, kernelW}), attrInts("strides", {stride, stride}),
+             attrInts("pads", pads), attrInt("group", group)},
+            false};
 }
 
 OnnxGraphBuilder::OnnxGraphBuilder(const std::string& graphName)

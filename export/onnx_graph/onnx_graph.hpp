@@ -16,10 +16,12 @@ constexpr int64_t kAiOnnxOpset = 13;
 constexpr const char* kCustomDomain = "org.opencv.anomaly";
 constexpr int64_t kCustomDomainVersion = 1;
 
-/** The custom op org.opencv.anomaly.DepthwiseConv (doc/model-format.md section 6), which the
-writers use for every convolution with one input channel per group: OpenCV 4.6 runs those at about
-1 GFLOP/s except 3x3 kernels on wide planes. Inputs X [N,C,H,W], W [C,1,kh,kw], B [C]. */
+/** The custom convolution ops (doc/model-format.md section 6): OpenCV 4.6 runs depthwise
+convolutions at about 1 GFLOP/s except 3x3 kernels on wide planes, and 1x1 convolutions at a third
+of what a core multiplies. DepthwiseConv: X [N,C,H,W], W [C,1,kh,kw], B [C]; PointwiseConv:
+X [N,I,H,W], W [O,I,1,1], B [O]. */
 constexpr const char* kDepthwiseConvOp = "DepthwiseConv";
+constexpr const char* kPointwiseConvOp = "PointwiseConv";
 
 /** Node attribute constructors. */
 onnx::AttributeProto attrInt(const std::string& name, int64_t value);
@@ -28,9 +30,22 @@ onnx::AttributeProto attrInts(const std::string& name, const std::vector<int64_t
 onnx::AttributeProto attrFloats(const std::string& name, const std::vector<float>& values);
 onnx::AttributeProto attrString(const std::string& name, const std::string& value);
 
-/** DepthwiseConv's attributes: stride (both axes) and zero padding {top, left, bottom, right}. */
-std::vector<onnx::AttributeProto> depthwiseConvAttributes(int64_t stride,
-                                                          const std::vector<int64_t>& pads);
+/** The node a convolution is written as. */
+struct ConvolutionNode
+{
+    std::string opType;
+    std::string domain;  //!< "" for ai.onnx Conv
+    std::vector<onnx::AttributeProto> attributes;
+    bool needsBias;  //!< the custom ops always read a bias: write zeros when there is none
+};
+
+/** How the writers express a convolution of `inChannels` into `outChannels` in `group` groups
+with a kernelH x kernelW kernel, one stride for both axes and zero padding {top, left, bottom,
+right}: DepthwiseConv for one input channel per group and output channel, PointwiseConv for a 1x1
+kernel without stride, padding or groups, ONNX Conv otherwise. */
+ConvolutionNode convolutionNode(int64_t inChannels, int64_t outChannels, int64_t group,
+                                int64_t kernelH, int64_t kernelW, int64_t stride,
+                                const std::vector<int64_t>& pads);
 
 /** Builds one ONNX model: inputs, initializers, nodes, outputs and metadata.
 Names passed in are used as given; uniqueName() makes fresh ones. */

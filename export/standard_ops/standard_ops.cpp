@@ -295,6 +295,17 @@ std::vector<onnx::NodeProto> rewriteDepthwiseConv(const onnx::NodeProto& node,
     return {conv};
 }
 
+onnx::NodeProto rewritePointwiseConv(const onnx::NodeProto& node, const onnx::GraphProto& graph)
+{
+    requireInputs(node, 3);
+    const onnx::TensorProto& weight = findInitializer(graph, node.input(1), node);
+    if (weight.dims_size() != 4 || weight.dims(2) != 1 || weight.dims(3) != 1)
+        throw std::runtime_error("PointwiseConv '" + node.name() + "': weight must be [O,I,1,1]");
+    // The same inputs: ONNX Conv with a 1x1 kernel is the op's definition.
+    return makeNode("Conv", node.name(), {node.input(0), node.input(1), node.input(2)},
+                    node.output(0), {attrInts("kernel_shape", {1, 1})});
+}
+
 // Initializers only the replaced nodes read (e.g. the unpermuted flow scale) would be dead weight.
 void removeUnreferencedInitializers(onnx::GraphProto& graph,
                                     const std::set<std::string>& candidates)
@@ -343,6 +354,8 @@ onnx::ModelProto toStandardOps(const onnx::ModelProto& model)
             replacement = {rewriteSoftmaxLastAxis(node)};
         else if (node.domain() == kCustomDomain && node.op_type() == kDepthwiseConvOp)
             replacement = rewriteDepthwiseConv(node, graph);
+        else if (node.domain() == kCustomDomain && node.op_type() == kPointwiseConvOp)
+            replacement = {rewritePointwiseConv(node, graph)};
         else
             throw std::runtime_error("no standard form for op " + node.domain() + "." +
                                      node.op_type() + " (node '" + node.name() + "')");

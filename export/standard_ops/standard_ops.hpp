@@ -21,6 +21,7 @@ constexpr int64_t kStandardOpset = 17;
 - Relu6(X) -> Clip(X, min, max) with scalar float initializers 0 and 6 (shared by all Clips).
 - SoftClampAffine(X2, A) -> Split(A) -> Tanh -> Mul(clamp) -> Exp -> Mul(X2) -> Add;
 - DepthwiseConv(X, W, B) -> Conv(X, W, B) with group = C and the same stride and padding.
+- PointwiseConv(X, W, B) -> Conv(X, W, B) with a 1x1 kernel.
 - SoftmaxLastAxis(X) -> Softmax(X, axis=-1).
 Every other node, every value name, the graph inputs and outputs and the metadata are kept; the
 LayerNormalization, Gather or Clip node keeps the replaced node's name and the helper nodes extend

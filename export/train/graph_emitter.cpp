@@ -73,21 +73,16 @@ std::string GraphEmitter::conv(const std::string& x, const torch::Tensor& weight
     const int64_t k = weight.size(2), pad = k / 2;
     if (weight.size(1) * group != in[1])
         throw std::logic_error("conv: weight does not match input channels");
+    const anomaly_export::ConvolutionNode node = anomaly_export::convolutionNode(
+        in[1], weight.size(0), group, k, k, 1, {pad, pad, pad, pad});
     std::vector<std::string> inputs{x, constant("w", weight)};
-    const bool depthwise = group > 1 && group == in[1] && weight.size(0) == group;
     if (bias.defined())
         inputs.push_back(constant("b", bias));
-    else if (depthwise)  // the custom op always takes a bias
-        inputs.push_back(constant("b", torch::zeros({group})));
+    else if (node.needsBias)
+        inputs.push_back(constant("b", torch::zeros({weight.size(0)})));
     const Shape out{in[0], weight.size(0), in[2], in[3]};
     flops_ += 2.0 * double(product(out)) * double(weight.size(1) * k * k);
-    if (depthwise)
-        return emit(anomaly_export::kDepthwiseConvOp, inputs, out,
-                    anomaly_export::depthwiseConvAttributes(1, {pad, pad, pad, pad}),
-                    anomaly_export::kCustomDomain);
-    return emit("Conv", inputs, out,
-                {attrInts("kernel_shape", {k, k}), attrInts("pads", {pad, pad, pad, pad}),
-                 attrInts("strides", {1, 1}), attrInt("group", group)});
+    return emit(node.opType, inputs, out, node.attributes, node.domain);
 }
 
 std::string GraphEmitter::layerNorm(const std::string& x, const torch::Tensor& gamma,

@@ -198,7 +198,7 @@ int run(const CommandLine& cli)
     auto setMeta = [&](const std::string& k, const std::string& v) { builder->setMetadata(k, v); };
     const auto buildModel = [&](const StatisticsScoreImpl* withStatistics) {
         builder = buildMergedModel(backbone.model, *head, backbone.geometry, withStatistics);
-        setMeta("anomaly.format_version", "1.2");
+        setMeta("anomaly.format_version", "1.3");
         setMeta("anomaly.input_width", std::to_string(imageSize));
         setMeta("anomaly.input_height", std::to_string(imageSize));
         setMeta("anomaly.color_order", backbone.spec.rgb ? "RGB" : "BGR");

@@ -38,6 +38,8 @@ opencv_test::TestModel customOpModel()
     m.node("DepthwiseConv", {"coupled", "dw_w", "b"}, {"smoothed"},
            {TestAttr::integer("stride", 2), TestAttr::list("padding", {0, 0, 1, 1})},
            "org.opencv.anomaly");
+    m.floatTensor("pw_w", {1, 1, 1, 1}, {0.5f});
+    m.node("PointwiseConv", {"smoothed", "pw_w", "b"}, {"mixed"}, {}, "org.opencv.anomaly");
     return m;
 }
 

@@ -98,11 +98,33 @@ onnx::ModelProto depthwiseConvModel()
         bias[i] = 0.5f * float(i) - 1.f;
     b.addInitializer("dw_w", {kChannels, 1, 5, 5}, weight.data());
     b.addInitializer("dw_b", {kChannels}, bias.data());
-    b.addNode(anomaly_export::kDepthwiseConvOp, {"image", "dw_w", "dw_b"}, "dw",
-              anomaly_export::depthwiseConvAttributes(2, {1, 2, 2, 2}),
-              anomaly_export::kCustomDomain);
+    const anomaly_export::ConvolutionNode node =
+        anomaly_export::convolutionNode(kChannels, kChannels, kChannels, 5, 5, 2, {1, 2, 2, 2});
+    EXPECT_EQ(node.opType, anomaly_export::kDepthwiseConvOp);
+    b.addNode(node.opType, {"image", "dw_w", "dw_b"}, "dw", node.attributes, node.domain);
     b.model().mutable_graph()->mutable_node(0)->set_name("backbone/DepthwiseConv_0");
     b.addOutput("dw", {-1, kChannels, 3, 5});
+    return b.model();
+}
+
+// image [N,6,5,7] -> backbone/PointwiseConv to 13 channels -> "pw" [N,13,5,7].
+onnx::ModelProto pointwiseConvModel()
+{
+    OnnxGraphBuilder b("pointwise");
+    b.addInput("image", {-1, kChannels, 5, 7});
+    std::vector<float> weight(13 * kChannels), bias(13);
+    for (size_t i = 0; i < weight.size(); ++i)
+        weight[i] = 0.1f * float(int(i % 9) - 4);
+    for (size_t i = 0; i < bias.size(); ++i)
+        bias[i] = 0.25f * float(i) - 1.f;
+    b.addInitializer("pw_w", {13, kChannels, 1, 1}, weight.data());
+    b.addInitializer("pw_b", {13}, bias.data());
+    const anomaly_export::ConvolutionNode node =
+        anomaly_export::convolutionNode(kChannels, 13, 1, 1, 1, 1, {0, 0, 0, 0});
+    EXPECT_EQ(node.opType, anomaly_export::kPointwiseConvOp);
+    b.addNode(node.opType, {"image", "pw_w", "pw_b"}, "pw", node.attributes, node.domain);
+    b.model().mutable_graph()->mutable_node(0)->set_name("backbone/PointwiseConv_0");
+    b.addOutput("pw", {-1, 13, 5, 7});
     return b.model();
 }
 
@@ -207,8 +229,7 @@ std::map<std::string, torch::Tensor> evaluateStandardGraph(const onnx::ModelProt
 }
 
 std::vector<cv::Mat> runOpenCv(const onnx::ModelProto& model, const cv::Mat& blob,
-                               const std::vector<cv::String>& outputNames = {"normalized",
-                                                                             "flowed"})
+                               const std::vector<cv::String>& outputNames)
 {
     cv::dnn::Net net =
         cv::anomaly::readNetWithCustomLayers(anomaly_export::serializeOnnxModel(model));
@@ -225,6 +246,24 @@ double maxAbsDifference(const cv::Mat& a, const torch::Tensor& b)
     const torch::Tensor at =
         torch::from_blob(const_cast<float*>(a.ptr<float>()), bc.sizes(), torch::kFloat32);
     return (at - bc).abs().max().item<double>();
+}
+
+/** The original model run by OpenCV with the custom layers, and its standard-ops rewrite evaluated
+by LibTorch, on the same image. */
+struct BothRuns
+{
+    std::vector<cv::Mat> openCv;                    //!< in the order of the requested outputs
+    std::map<std::string, torch::Tensor> standard;  //!< every value of the rewritten graph
+};
+
+BothRuns runBoth(const onnx::ModelProto& original, const torch::Tensor& image,
+                 const std::vector<cv::String>& outputNames)
+{
+    const torch::Tensor input = image.contiguous();
+    const std::vector<int> sizes(input.sizes().begin(), input.sizes().end());
+    const cv::Mat blob(int(sizes.size()), sizes.data(), CV_32F, input.data_ptr<float>());
+    return {runOpenCv(original, blob, outputNames),
+            evaluateStandardGraph(anomaly_export::toStandardOps(original), input)};
 }
 
 TEST(StandardOps, OnlyOpset17StandardNodesAndEverythingElseKept)
@@ -286,11 +325,10 @@ TEST(StandardOps, RewrittenGraphMatchesTheCustomOpsRunByOpenCvAtBatch2)
     const onnx::ModelProto original = smallCustomOpModel();
     torch::manual_seed(7);
     const torch::Tensor image = torch::randn({2, kChannels, kHeight, kWidth}) * 3 + 1;
-    const int sizes[] = {2, int(kChannels), int(kHeight), int(kWidth)};
-    const cv::Mat blob(4, sizes, CV_32F, image.data_ptr<float>());
 
-    const std::vector<cv::Mat> reference = runOpenCv(original, blob);
-    const auto values = evaluateStandardGraph(anomaly_export::toStandardOps(original), image);
+    const BothRuns runs = runBoth(original, image, {"normalized", "flowed"});
+    const std::vector<cv::Mat>& reference = runs.openCv;
+    const auto& values = runs.standard;
     EXPECT_LT(maxAbsDifference(reference[0], values.at("normalized")), 1e-5);
     EXPECT_LT(maxAbsDifference(reference[1], values.at("flowed")), 1e-4);
 }
@@ -332,12 +370,10 @@ TEST(StandardOps, ClipMatchesTheCustomRelu6RunByOpenCvAtBatch2)
     const torch::Tensor image = torch::randn({2, kChannels, kHeight, kWidth}) * 4 + 1;
     ASSERT_GT((image < 0).sum().item<int64_t>(), 0);
     ASSERT_GT((image > 6).sum().item<int64_t>(), 0);
-    const int sizes[] = {2, int(kChannels), int(kHeight), int(kWidth)};
-    const cv::Mat blob(4, sizes, CV_32F, image.data_ptr<float>());
 
-    const std::vector<cv::Mat> reference =
-        runOpenCv(original, blob, {"activated", "activated_twice"});
-    const auto values = evaluateStandardGraph(anomaly_export::toStandardOps(original), image);
+    const BothRuns runs = runBoth(original, image, {"activated", "activated_twice"});
+    const std::vector<cv::Mat>& reference = runs.openCv;
+    const auto& values = runs.standard;
     EXPECT_EQ(maxAbsDifference(reference[0], values.at("activated")), 0.0);
     EXPECT_EQ(maxAbsDifference(reference[1], values.at("activated_twice")), 0.0);
     // And both against the definition min(max(x, 0), 6), written out here.
@@ -367,11 +403,10 @@ TEST(StandardOps, SoftClampAffineMatchesOpenCvAndItsDefinitionAtBatch2)
     torch::manual_seed(9);
     // Log-scale inputs from about -12 to 12: tanh saturates at both ends.
     const torch::Tensor image = torch::randn({2, kChannels, kHeight, kWidth}) * 4;
-    const int sizes[] = {2, int(kChannels), int(kHeight), int(kWidth)};
-    const cv::Mat blob(4, sizes, CV_32F, image.data_ptr<float>());
 
-    const std::vector<cv::Mat> reference = runOpenCv(original, blob, {"coupled"});
-    const auto values = evaluateStandardGraph(anomaly_export::toStandardOps(original), image);
+    const BothRuns runs = runBoth(original, image, {"coupled"});
+    const std::vector<cv::Mat>& reference = runs.openCv;
+    const auto& values = runs.standard;
     const torch::Tensor x2 = values.at("x2");
     const torch::Tensor definition =
         x2 * torch::exp(1.5f * torch::tanh(image.narrow(1, 0, 3))) + image.narrow(1, 3, 3);
@@ -404,13 +439,61 @@ TEST(StandardOps, GroupedConvMatchesTheDepthwiseConvRunByOpenCvAtBatch2)
     const onnx::ModelProto original = depthwiseConvModel();
     torch::manual_seed(10);
     const torch::Tensor image = torch::randn({2, kChannels, 7, 9});
-    const int sizes[] = {2, int(kChannels), 7, 9};
-    const cv::Mat blob(4, sizes, CV_32F, image.data_ptr<float>());
-    const std::vector<cv::Mat> reference = runOpenCv(original, blob, {"dw"});
-    const auto values = evaluateStandardGraph(anomaly_export::toStandardOps(original), image);
+    const BothRuns runs = runBoth(original, image, {"dw"});
+    const std::vector<cv::Mat>& reference = runs.openCv;
+    const auto& values = runs.standard;
     const double scale = values.at("dw").abs().max().item<double>();
     ASSERT_GT(scale, 0.5);
     EXPECT_LT(maxAbsDifference(reference[0], values.at("dw")), 1e-5 * scale);
+}
+
+TEST(StandardOps, PointwiseConvBecomesA1x1ConvAndMatchesOpenCvAtBatch2)
+{
+    const onnx::ModelProto original = pointwiseConvModel();
+    const onnx::ModelProto rewritten = anomaly_export::toStandardOps(original);
+    EXPECT_NO_THROW(onnx::checker::check_model(rewritten));
+    ASSERT_EQ(rewritten.graph().node_size(), 1);
+    const onnx::NodeProto& conv = rewritten.graph().node(0);
+    EXPECT_EQ(conv.op_type(), "Conv");
+    EXPECT_TRUE(conv.domain().empty());
+    EXPECT_EQ(conv.name(), "backbone/PointwiseConv_0");
+    EXPECT_EQ(std::vector<std::string>(conv.input().begin(), conv.input().end()),
+              (std::vector<std::string>{"image", "pw_w", "pw_b"}));
+    EXPECT_EQ(intsAttribute(conv, "kernel_shape"), (std::vector<int64_t>{1, 1}));
+    EXPECT_EQ(attribute(conv, "group"), nullptr);
+
+    torch::manual_seed(12);
+    const torch::Tensor image = torch::randn({2, kChannels, 5, 7});
+    const BothRuns runs = runBoth(original, image, {"pw"});
+    const double scale = runs.standard.at("pw").abs().max().item<double>();
+    ASSERT_GT(scale, 0.5);
+    EXPECT_LT(maxAbsDifference(runs.openCv[0], runs.standard.at("pw")), 1e-5 * scale);
+}
+
+TEST(StandardOps, ConvolutionsAreWrittenAsTheCustomOpOnlyWhereItApplies)
+{
+    using anomaly_export::convolutionNode;
+    // One input channel per group and output channel: DepthwiseConv, stride and padding its own.
+    EXPECT_EQ(convolutionNode(8, 8, 8, 3, 3, 2, {0, 0, 1, 1}).opType, "DepthwiseConv");
+    // A channel multiplier (two outputs per group) is not depthwise in the op's sense.
+    EXPECT_EQ(convolutionNode(8, 16, 8, 3, 3, 1, {1, 1, 1, 1}).opType, "Conv");
+    EXPECT_EQ(convolutionNode(8, 16, 1, 1, 1, 1, {0, 0, 0, 0}).opType, "PointwiseConv");
+    // A 1x1 kernel with a stride, a padding or groups stays an ONNX Conv.
+    EXPECT_EQ(convolutionNode(8, 16, 1, 1, 1, 2, {0, 0, 0, 0}).opType, "Conv");
+    EXPECT_EQ(convolutionNode(8, 16, 1, 1, 1, 1, {0, 1, 0, 0}).opType, "Conv");
+    EXPECT_EQ(convolutionNode(8, 16, 2, 1, 1, 1, {0, 0, 0, 0}).opType, "Conv");
+    const auto conv = convolutionNode(3, 32, 1, 3, 3, 2, {0, 0, 1, 1});
+    EXPECT_EQ(conv.opType, "Conv");
+    EXPECT_TRUE(conv.domain.empty());
+    EXPECT_FALSE(conv.needsBias);
+    onnx::NodeProto node;
+    for (const auto& a : conv.attributes)
+        *node.add_attribute() = a;
+    EXPECT_EQ(intsAttribute(node, "kernel_shape"), (std::vector<int64_t>{3, 3}));
+    EXPECT_EQ(intsAttribute(node, "strides"), (std::vector<int64_t>{2, 2}));
+    EXPECT_EQ(intsAttribute(node, "pads"), (std::vector<int64_t>{0, 0, 1, 1}));
+    ASSERT_NE(attribute(node, "group"), nullptr);
+    EXPECT_EQ(attribute(node, "group")->i(), 1);
 }
 
 TEST(StandardOps, SoftmaxLastAxisBecomesSoftmaxOverTheLastAxisAndMatchesOpenCv)
@@ -428,10 +511,9 @@ TEST(StandardOps, SoftmaxLastAxisBecomesSoftmaxOverTheLastAxisAndMatchesOpenCv)
 
     torch::manual_seed(11);
     const torch::Tensor image = torch::randn({2, kChannels, kHeight, kWidth}) * 5;
-    const int sizes[] = {2, int(kChannels), int(kHeight), int(kWidth)};
-    const cv::Mat blob(4, sizes, CV_32F, image.data_ptr<float>());
-    const std::vector<cv::Mat> reference = runOpenCv(original, blob, {"weights"});
-    const auto values = evaluateStandardGraph(rewritten, image);
+    const BothRuns runs = runBoth(original, image, {"weights"});
+    const std::vector<cv::Mat>& reference = runs.openCv;
+    const auto& values = runs.standard;
     EXPECT_LT(maxAbsDifference(reference[0], values.at("weights")), 1e-6);
 }
 

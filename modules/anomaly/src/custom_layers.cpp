@@ -2,6 +2,7 @@
 #include "custom_layers.hpp"
 
 #include "depthwise_conv_layer.hpp"
+#include "pointwise_conv_layer.hpp"
 #include "precomp.hpp"
 #include "simd_exp.hpp"
 
@@ -334,6 +335,8 @@ void registerCustomLayers()
             dnn::LayerFactory::registerLayer(kSoftmaxLastAxisType, SoftmaxLastAxisLayer::create);
         if (!dnn::LayerFactory::isLayerRegistered(kDepthwiseConvType))
             dnn::LayerFactory::registerLayer(kDepthwiseConvType, DepthwiseConvLayer::create);
+        if (!dnn::LayerFactory::isLayerRegistered(kPointwiseConvType))
+            dnn::LayerFactory::registerLayer(kPointwiseConvType, PointwiseConvLayer::create);
     });
 }
 

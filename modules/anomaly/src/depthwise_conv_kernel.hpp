@@ -1,7 +1,7 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 // The inner loop of the DepthwiseConv layer, written once for any vector width: the layer's own
 // file instantiates it on OpenCV's universal intrinsics (the build's baseline, SSE2-SSE3 on x86),
-// depthwise_conv_avx2.cpp on 256-bit AVX2 + FMA, chosen at run time.
+// avx2_kernels.cpp on 256-bit AVX2 + FMA, chosen at run time.
 #ifndef OPENCV_ANOMALY_DEPTHWISE_CONV_KERNEL_HPP
 #define OPENCV_ANOMALY_DEPTHWISE_CONV_KERNEL_HPP
 
@@ -76,7 +76,7 @@ void convolvePlane(const float* padded, const PaddedPlaneLayout& layout, const f
 }
 
 #ifdef ANOMALY_HAVE_AVX2_KERNEL
-/** convolvePlane on AVX2 + FMA (depthwise_conv_avx2.cpp); call only where the CPU has both. */
+/** convolvePlane on AVX2 + FMA (avx2_kernels.cpp); call only where the CPU has both. */
 void convolvePlaneAvx2(const float* padded, const PaddedPlaneLayout& layout, const float* weights,
                        float bias, float lo, float hi, float* dst);
 #endif

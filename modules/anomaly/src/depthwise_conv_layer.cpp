@@ -4,13 +4,10 @@
 #include "depthwise_conv_kernel.hpp"
 
 #include "precomp.hpp"
+#include "simd_lanes.hpp"
 
 #include <opencv2/core/hal/intrin.hpp>
-#include <opencv2/dnn/all_layers.hpp>
 #include <opencv2/dnn/shape_utils.hpp>
-
-#include <cmath>
-#include <limits>
 
 namespace cv {
 namespace anomaly {
@@ -20,25 +17,6 @@ const char* const kDepthwiseConvType = "org.opencv.anomaly.DepthwiseConv";
 namespace {
 
 using depthwise::PaddedPlaneLayout;
-
-#if CV_SIMD
-/** The build's baseline vector width through OpenCV's universal intrinsics. */
-struct UniversalLanes
-{
-    using V = v_float32;
-    static constexpr int kLanes = v_float32::nlanes;
-    static V load(const float* p) { return vx_load(p); }
-    static void store(float* p, const V& v) { v_store(p, v); }
-    static V broadcast(float x) { return vx_setall_f32(x); }
-    static V fma(const V& a, const V& b, const V& c) { return v_fma(a, b, c); }
-    static V clamp(const V& x, const V& lo, const V& hi) { return v_min(v_max(x, lo), hi); }
-};
-#else
-struct UniversalLanes  // no SIMD on this platform: the kernel's scalar loop only
-{
-    static constexpr int kLanes = 0;
-};
-#endif
 
 /** The layout of one plane's padded copy; tapOffsets receives the offsets it points to. */
 PaddedPlaneLayout planLayout(int kernelH, int kernelW, int stride, int outH, int outW,
@@ -107,12 +85,10 @@ void fillPaddedPlane(const float* src, int height, int width, int padTop, int pa
 using PlaneKernel = void (*)(const float*, const PaddedPlaneLayout&, const float*, float, float,
                              float, float*);
 
-/** The widest kernel this CPU runs. Asked on every forward: cv::setUseOptimized(false) and
-OPENCV_CPU_DISABLE turn the AVX2 kernel off as they do OpenCV's own. */
 PlaneKernel selectKernel()
 {
 #ifdef ANOMALY_HAVE_AVX2_KERNEL
-    if (checkHardwareSupport(CV_CPU_AVX2) && checkHardwareSupport(CV_CPU_FMA3))
+    if (avx2KernelsUsable())
         return depthwise::convolvePlaneAvx2;
 #endif
     return depthwise::convolvePlane<UniversalLanes>;
@@ -120,10 +96,7 @@ PlaneKernel selectKernel()
 
 }  // namespace
 
-DepthwiseConvLayer::DepthwiseConvLayer(const dnn::LayerParams& params)
-    : SingleOutputLayer(params),
-      minValue_(-std::numeric_limits<float>::infinity()),
-      maxValue_(std::numeric_limits<float>::infinity())
+DepthwiseConvLayer::DepthwiseConvLayer(const dnn::LayerParams& params) : SingleOutputLayer(params)
 {
     const char* const what = name.c_str();
     if (blobs.size() != 2)
@@ -221,31 +194,15 @@ void DepthwiseConvLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
             const int n = idx / channels, c = idx % channels;
             fillPaddedPlane(x.ptr<float>(n, c), height, width, padTop_, padLeft_, layout,
                             padded.data(), linearRow.data());
-            kernel(padded.data(), layout, weights + size_t(c) * layout.taps, bias[c], minValue_,
-                   maxValue_, y.ptr<float>(n, c));
+            kernel(padded.data(), layout, weights + size_t(c) * layout.taps, bias[c], clamp_.lo,
+                   clamp_.hi, y.ptr<float>(n, c));
         }
     });
 }
 
 bool DepthwiseConvLayer::setActivation(const Ptr<dnn::ActivationLayer>& layer)
 {
-    // The net passes an empty pointer when it undoes fusions before a new setup.
-    if (layer.empty()) {
-        minValue_ = -std::numeric_limits<float>::infinity();
-        maxValue_ = std::numeric_limits<float>::infinity();
-        return false;
-    }
-    if (Ptr<dnn::ReLU6Layer> relu6 = layer.dynamicCast<dnn::ReLU6Layer>()) {
-        minValue_ = relu6->minValue;
-        maxValue_ = relu6->maxValue;
-        return true;
-    }
-    Ptr<dnn::ReLULayer> relu = layer.dynamicCast<dnn::ReLULayer>();
-    if (relu && relu->negativeSlope == 0.f) {
-        minValue_ = 0.f;
-        return true;
-    }
-    return false;
+    return clamp_.absorb(layer);
 }
 
 int64 DepthwiseConvLayer::getFLOPS(const std::vector<dnn::MatShape>&,

@@ -3,6 +3,7 @@
 #ifndef OPENCV_ANOMALY_DEPTHWISE_CONV_LAYER_HPP
 #define OPENCV_ANOMALY_DEPTHWISE_CONV_LAYER_HPP
 
+#include "fused_clamp.hpp"
 #include "single_output_layer.hpp"
 
 #include <opencv2/dnn.hpp>
@@ -41,8 +42,7 @@ private:
 
     int kernelH_, kernelW_, stride_;
     int padTop_, padLeft_, padBottom_, padRight_;
-    // Output clamp of a fused activation; the whole float range when none is fused.
-    float minValue_, maxValue_;
+    FusedClamp clamp_;
 };
 
 }  // namespace anomaly

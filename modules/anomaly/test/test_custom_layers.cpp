@@ -1,7 +1,7 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "test_precomp.hpp"
 
-#include "onnx_test_writer.hpp"
+#include "custom_layer_test_support.hpp"
 
 #include <opencv2/dnn/all_layers.hpp>
 
@@ -15,26 +15,12 @@ namespace {
 
 constexpr int C = 7, H = 5, W = 3;
 
-std::vector<float> randomVector(RNG& rng, int n, float lo, float hi)
-{
-    std::vector<float> v(n);
-    for (float& x : v)
-        x = rng.uniform(lo, hi);
-    return v;
-}
-
 Mat randomBlob(RNG& rng, int batch)
 {
     const int shape[] = {batch, C, H, W};
     Mat blob(4, shape, CV_32F);
     rng.fill(blob, RNG::NORMAL, 0.5, 2.0);
     return blob;
-}
-
-dnn::Net importSingleOp(const TestModel& m)
-{
-    registerCustomLayers();
-    return dnn::readNetFromONNX(m.serialize());
 }
 
 TestModel layerNormModel(const std::vector<float>& gamma, const std::vector<float>& beta, float eps)
@@ -84,7 +70,7 @@ TEST(Anomaly_CustomLayers, soft_clamp_affine_matches_its_definition_including_sa
 {
     RNG rng(13);
     const float clamp = 2.f;
-    dnn::Net net = importSingleOp(softClampAffineModel(clamp));
+    dnn::Net net = importWithCustomLayers(softClampAffineModel(clamp));
     for (int batch : {1, 2}) {
         const int xShape[] = {batch, kCouplingRest, kCouplingH, kCouplingW};
         const int aShape[] = {batch, 2 * kCouplingRest, kCouplingH, kCouplingW};
@@ -136,7 +122,7 @@ TEST(Anomaly_CustomLayers, softmax_last_axis_matches_the_definition)
     // added to part of each row; a batch of two equal images must give equal outputs.
     for (int length : {37, 256}) {
         const int shape[] = {2, 3, 5, length};
-        dnn::Net net = importSingleOp(softmaxModel({-1, 3, 5, length}));
+        dnn::Net net = importWithCustomLayers(softmaxModel({-1, 3, 5, length}));
         Mat x(4, shape, CV_32F);
         Mat first(3 * 5 * length, 1, CV_32F, x.ptr<float>(0));
         rng.fill(first, RNG::NORMAL, 0.0, 4.0);
@@ -171,16 +157,16 @@ TEST(Anomaly_CustomLayers, softmax_last_axis_matches_the_definition)
         EXPECT_EQ(0, std::memcmp(y.ptr<float>(0), y.ptr<float>(1), 3 * 5 * length * sizeof(float)))
             << "the two copies of one image differ";
     }
-    EXPECT_THROW(importSingleOp(softmaxModel({-1, 3, 5, 7}, true)), cv::Exception)
+    EXPECT_THROW(importWithCustomLayers(softmaxModel({-1, 3, 5, 7}, true)), cv::Exception)
         << "an initializer input";
 }
 
 TEST(Anomaly_CustomLayers, layer_norm_matches_reference_on_random_inputs)
 {
     RNG rng(11);
-    const auto gamma = randomVector(rng, C, 0.5f, 2.f), beta = randomVector(rng, C, -1.f, 1.f);
+    const auto gamma = uniformValues(rng, C, 0.5f, 2.f), beta = uniformValues(rng, C, -1.f, 1.f);
     const float eps = 1e-5f;
-    dnn::Net net = importSingleOp(layerNormModel(gamma, beta, eps));
+    dnn::Net net = importWithCustomLayers(layerNormModel(gamma, beta, eps));
     for (int batch : {1, 3}) {
         Mat x = randomBlob(rng, batch);
         net.setInput(x);
@@ -214,12 +200,12 @@ TEST(Anomaly_CustomLayers, layer_norm_matches_reference_on_random_inputs)
 TEST(Anomaly_CustomLayers, channel_affine_permute_matches_reference_on_random_inputs)
 {
     RNG rng(12);
-    const auto scale = randomVector(rng, C, 0.5f, 2.f), bias = randomVector(rng, C, -1.f, 1.f);
+    const auto scale = uniformValues(rng, C, 0.5f, 2.f), bias = uniformValues(rng, C, -1.f, 1.f);
     std::vector<int64_t> perm(C);
     std::iota(perm.begin(), perm.end(), 0);
     std::mt19937 shuffler(12);  // fixed seed: the same permutation every run
     std::shuffle(perm.begin(), perm.end(), shuffler);
-    dnn::Net net = importSingleOp(affinePermuteModel(scale, bias, perm));
+    dnn::Net net = importWithCustomLayers(affinePermuteModel(scale, bias, perm));
     for (int batch : {1, 2}) {
         Mat x = randomBlob(rng, batch);
         net.setInput(x);
@@ -243,18 +229,19 @@ TEST(Anomaly_CustomLayers, invalid_attributes_and_shapes_raise)
     const std::vector<float> ones(C, 1.f), zeros(C, 0.f);
     // Not a permutation (3 repeated).
     std::vector<int64_t> notPerm = {0, 1, 2, 3, 3, 5, 6};
-    EXPECT_THROW(importSingleOp(affinePermuteModel(ones, zeros, notPerm)), cv::Exception);
+    EXPECT_THROW(importWithCustomLayers(affinePermuteModel(ones, zeros, notPerm)), cv::Exception);
     std::vector<int64_t> outOfRange = {0, 1, 2, 3, 4, 5, 9};
-    EXPECT_THROW(importSingleOp(affinePermuteModel(ones, zeros, outOfRange)), cv::Exception);
-    EXPECT_THROW(importSingleOp(layerNormModel(ones, zeros, 0.f)), cv::Exception);
-    EXPECT_THROW(importSingleOp(softClampAffineModel(0.f)), cv::Exception);
-    EXPECT_THROW(importSingleOp(softClampAffineModel(-1.f)), cv::Exception);
-    EXPECT_THROW(importSingleOp(layerNormModel(ones, zeros, -1.f)), cv::Exception);
+    EXPECT_THROW(importWithCustomLayers(affinePermuteModel(ones, zeros, outOfRange)),
+                 cv::Exception);
+    EXPECT_THROW(importWithCustomLayers(layerNormModel(ones, zeros, 0.f)), cv::Exception);
+    EXPECT_THROW(importWithCustomLayers(softClampAffineModel(0.f)), cv::Exception);
+    EXPECT_THROW(importWithCustomLayers(softClampAffineModel(-1.f)), cv::Exception);
+    EXPECT_THROW(importWithCustomLayers(layerNormModel(ones, zeros, -1.f)), cv::Exception);
     // gamma with the wrong channel count: refused when shapes are known.
     const std::vector<float> short4(4, 1.f);
     EXPECT_THROW(
         {
-            dnn::Net net = importSingleOp(layerNormModel(short4, short4, 1e-5f));
+            dnn::Net net = importWithCustomLayers(layerNormModel(short4, short4, 1e-5f));
             RNG rng(1);
             net.setInput(randomBlob(rng, 1));
             net.forward();
@@ -262,7 +249,7 @@ TEST(Anomaly_CustomLayers, invalid_attributes_and_shapes_raise)
         cv::Exception);
     // SoftClampAffine's a needs exactly twice the channels of x2.
     const auto runWithOddChannels = [] {
-        dnn::Net net = importSingleOp(softClampAffineModel(2.f, 2 * kCouplingRest + 1));
+        dnn::Net net = importWithCustomLayers(softClampAffineModel(2.f, 2 * kCouplingRest + 1));
         const int xShape[] = {1, kCouplingRest, kCouplingH, kCouplingW};
         const int aShape[] = {1, 2 * kCouplingRest + 1, kCouplingH, kCouplingW};
         net.setInput(Mat(4, xShape, CV_32F, Scalar(1)), "x2");
@@ -318,23 +305,13 @@ Mat convThenClampReference(const Mat& x, const std::vector<float>& weight,
     return ref;
 }
 
-int layerIdOfType(const dnn::Net& net, const std::string& type)
-{
-    for (const auto& name : net.getLayerNames()) {
-        const int id = net.getLayerId(name);
-        if (net.getLayer(id)->type == type)
-            return id;
-    }
-    return -1;
-}
-
 TEST(Anomaly_CustomLayers, relu6_after_conv_matches_conv_then_clamp_and_is_fused)
 {
     RNG rng(13);
-    const auto weight = randomVector(rng, kConvOut * kConvIn * 9, -1.5f, 1.5f);
-    const auto bias = randomVector(rng, kConvOut, -1.f, 4.f);
+    const auto weight = uniformValues(rng, kConvOut * kConvIn * 9, -1.5f, 1.5f);
+    const auto bias = uniformValues(rng, kConvOut, -1.f, 4.f);
     for (bool fusion : {true, false}) {
-        dnn::Net net = importSingleOp(convRelu6Model(weight, bias));
+        dnn::Net net = importWithCustomLayers(convRelu6Model(weight, bias));
         net.enableFusion(fusion);
         const int relu6Id = layerIdOfType(net, "org.opencv.anomaly.Relu6");
         ASSERT_GT(relu6Id, 0);
@@ -360,13 +337,10 @@ TEST(Anomaly_CustomLayers, relu6_after_conv_matches_conv_then_clamp_and_is_fused
             EXPECT_LE(cv::norm(y64, ref, NORM_INF), 1e-4)
                 << "fusion " << fusion << ", batch " << batch;
             // A layer fused into the convolution is skipped at forward: it records no time.
-            std::vector<double> layerTicks;
-            net.getPerfProfile(layerTicks);
-            ASSERT_GE(int(layerTicks.size()), relu6Id);
             if (fusion)
-                EXPECT_EQ(layerTicks[relu6Id - 1], 0.0) << "Relu6 ran as its own layer";
+                EXPECT_EQ(recordedTicks(net, relu6Id), 0.0) << "Relu6 ran as its own layer";
             else
-                EXPECT_GT(layerTicks[relu6Id - 1], 0.0);
+                EXPECT_GT(recordedTicks(net, relu6Id), 0.0);
         }
     }
 }
@@ -379,7 +353,7 @@ TEST(Anomaly_CustomLayers, relu6_with_a_constant_input_raises)
     m.floatTensor("six", {1}, {6.f});
     m.node("Relu6", {"x", "six"}, {"y"}, {}, "org.opencv.anomaly");
     m.output("y", {-1, C, H, W});
-    EXPECT_THROW(importSingleOp(m), cv::Exception);
+    EXPECT_THROW(importWithCustomLayers(m), cv::Exception);
 }
 
 TEST(Anomaly_CustomLayers, registration_is_thread_safe_and_idempotent)

@@ -3,7 +3,7 @@
 // definition (doc/model-format.md section 6).
 #include "test_precomp.hpp"
 
-#include "onnx_test_writer.hpp"
+#include "custom_layer_test_support.hpp"
 
 #include <opencv2/dnn/all_layers.hpp>
 
@@ -50,20 +50,6 @@ TestModel depthwiseModel(const DepthwiseCase& c, const std::vector<float>& weigh
     return m;
 }
 
-dnn::Net importModel(const TestModel& m)
-{
-    registerCustomLayers();
-    return dnn::readNetFromONNX(m.serialize());
-}
-
-std::vector<float> uniformValues(RNG& rng, size_t n, float lo, float hi)
-{
-    std::vector<float> v(n);
-    for (float& x : v)
-        x = rng.uniform(lo, hi);
-    return v;
-}
-
 /** The definition: out[n,c,i,j] = b[c] + sum over (u,v) of w[c,u,v] * x[n,c, i*s - top + u,
 j*s - left + v], the input taken as 0 outside its plane; computed in double. */
 Mat directDepthwise(const Mat& x, const DepthwiseCase& c, const std::vector<float>& weight,
@@ -91,18 +77,6 @@ Mat directDepthwise(const Mat& x, const DepthwiseCase& c, const std::vector<floa
     return out;
 }
 
-/** A batch of two where the second image is the first: an image's output must not depend on its
-position in the batch. */
-Mat twinBatch(RNG& rng, const DepthwiseCase& c)
-{
-    const int shape[] = {2, c.channels, c.height, c.width};
-    Mat x(4, shape, CV_32F);
-    Mat first(c.channels * c.height * c.width, 1, CV_32F, x.ptr<float>(0));
-    rng.fill(first, RNG::NORMAL, 0.0, 1.0);
-    std::copy(x.ptr<float>(0), x.ptr<float>(1), x.ptr<float>(1));
-    return x;
-}
-
 TEST(Anomaly_DepthwiseConv, matches_the_direct_convolution_for_kernels_strides_and_paddings)
 {
     // Output widths 15 and 29 make the two-vector loop, the one-vector loop and the scalar tail
@@ -123,8 +97,8 @@ TEST(Anomaly_DepthwiseConv, matches_the_direct_convolution_for_kernels_strides_a
             const auto weight =
                 uniformValues(rng, size_t(c.channels) * c.kernelH * c.kernelW, -1, 1);
             const auto bias = uniformValues(rng, size_t(c.channels), -1, 1);
-            dnn::Net net = importModel(depthwiseModel(c, weight, bias));
-            const Mat x = twinBatch(rng, c);
+            dnn::Net net = importWithCustomLayers(depthwiseModel(c, weight, bias));
+            const Mat x = twinBatch(rng, c.channels, c.height, c.width);
             net.setInput(x);
             const Mat y = net.forward();
             ASSERT_EQ(y.dims, 4) << c;
@@ -149,53 +123,19 @@ TEST(Anomaly_DepthwiseConv, a_following_relu6_or_relu_is_fused_and_clamps)
     // Weights and biases wide enough that outputs fall below 0, inside [0, 6] and above 6.
     const auto weight = uniformValues(rng, size_t(c.channels) * 25, -1.5f, 1.5f);
     const auto bias = uniformValues(rng, size_t(c.channels), -1.f, 4.f);
-    const std::pair<std::string, std::string> activations[] = {{"Relu6", "org.opencv.anomaly"},
-                                                               {"Relu", ""}};
-    for (const auto& activation : activations) {
-        const double upper = activation.first == "Relu6" ? 6.0 : DBL_MAX;
-        for (bool fusion : {true, false}) {
-            dnn::Net net =
-                importModel(depthwiseModel(c, weight, bias, activation.first, activation.second));
-            net.enableFusion(fusion);
-            const Mat x = twinBatch(rng, c);
-            net.setInput(x);
-            const Mat y = net.forward();
-            Mat ref = directDepthwise(x, c, weight, bias);
-            double lo = 0, hi = 0;
-            cv::minMaxIdx(ref, &lo, &hi);
-            ASSERT_LT(lo, 0.0) << "no output below 0: the test would not see the clamp";
-            ASSERT_GT(hi, 6.0) << "no output above 6: the test would not see the clamp";
-            for (auto it = ref.begin<double>(); it != ref.end<double>(); ++it)
-                *it = std::min(std::max(*it, 0.0), upper);
-            Mat y64;
-            y.convertTo(y64, CV_64F);
-            EXPECT_LE(cv::norm(y64, ref, NORM_INF), 1e-4)
-                << activation.first << ", fusion " << fusion;
-            // A fused activation is skipped at forward: it records no time of its own.
-            const std::vector<String> names = net.getLayerNames();
-            std::vector<double> ticks;
-            net.getPerfProfile(ticks);
-            ASSERT_EQ(ticks.size(), names.size());
-            int activationId = -1;  // the importer also adds an identity layer for the output
-            for (const String& layerName : names) {
-                const int id = net.getLayerId(layerName);
-                if (!net.getLayer(id).dynamicCast<dnn::ActivationLayer>().empty())
-                    activationId = id;
-            }
-            ASSERT_GT(activationId, 0);
-
-            if (fusion)
-                EXPECT_EQ(ticks[activationId - 1], 0.0) << activation.first << " ran on its own";
-            else
-                EXPECT_GT(ticks[activationId - 1], 0.0) << activation.first;
-        }
-    }
+    expectReluFusionClamps(
+        [&](const std::string& op, const std::string& domain) {
+            return depthwiseModel(c, weight, bias, op, domain);
+        },
+        [&] { return twinBatch(rng, c.channels, c.height, c.width); },
+        [&](const Mat& x) { return directDepthwise(x, c, weight, bias); });
 }
 
 TEST(Anomaly_DepthwiseConv, reports_two_flops_per_tap_and_output)
 {
     const DepthwiseCase c{3, 8, 8, 3, 3, 2, {1, 1, 1, 1}};  // output 3 x 4 x 4
-    dnn::Net net = importModel(depthwiseModel(c, std::vector<float>(27, 1.f), {0.f, 0.f, 0.f}));
+    dnn::Net net =
+        importWithCustomLayers(depthwiseModel(c, std::vector<float>(27, 1.f), {0.f, 0.f, 0.f}));
     EXPECT_EQ(net.getFLOPS(dnn::MatShape{1, 3, 8, 8}), int64(2 * 3 * 4 * 4 * 9));
 }
 
@@ -203,11 +143,11 @@ TEST(Anomaly_DepthwiseConv, invalid_weights_attributes_and_inputs_raise)
 {
     const DepthwiseCase good{2, 6, 6, 3, 3, 1, {1, 1, 1, 1}};
     const std::vector<float> w18(18, 0.5f), b2(2, 0.f);
-    ASSERT_NO_THROW(importModel(depthwiseModel(good, w18, b2)));
+    ASSERT_NO_THROW(importWithCustomLayers(depthwiseModel(good, w18, b2)));
 
     // Import, then one forward of a [1,C,h,w] input: some checks need the input's shape.
     const auto importAndRun = [](const TestModel& m, int channels, int size) {
-        dnn::Net net = importModel(m);
+        dnn::Net net = importWithCustomLayers(m);
         const int shape[] = {1, channels, size, size};
         net.setInput(Mat(4, shape, CV_32F, Scalar(1)));
         net.forward();

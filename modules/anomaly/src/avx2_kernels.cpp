@@ -1,17 +1,17 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
-// The DepthwiseConv kernel at 256-bit AVX2 + FMA width. The build compiles this file alone with
+// The convolution kernels at 256-bit AVX2 + FMA width. The build compiles this file alone with
 // -mavx2 -mfma (x86-64, GCC or Clang) and defines ANOMALY_HAVE_AVX2_KERNEL; elsewhere it is
 // empty. OpenCV's universal intrinsics cannot be widened per file outside OpenCV's own build, so
-// the lanes here are raw intrinsics; the loop is the shared template.
+// the lanes here are raw intrinsics; the loops are the shared templates.
 #ifdef ANOMALY_HAVE_AVX2_KERNEL
 
 #include "depthwise_conv_kernel.hpp"
+#include "pointwise_conv_kernel.hpp"
 
 #include <immintrin.h>
 
 namespace cv {
 namespace anomaly {
-namespace depthwise {
 namespace {
 
 struct Avx2Lanes
@@ -27,6 +27,8 @@ struct Avx2Lanes
 
 }  // namespace
 
+namespace depthwise {
+
 void convolvePlaneAvx2(const float* padded, const PaddedPlaneLayout& layout, const float* weights,
                        float bias, float lo, float hi, float* dst)
 {
@@ -34,6 +36,18 @@ void convolvePlaneAvx2(const float* padded, const PaddedPlaneLayout& layout, con
 }
 
 }  // namespace depthwise
+
+namespace pointwise {
+
+static_assert(kAvx2TileColumns == tileColumns(Avx2Lanes::kLanes), "AVX2 tile width");
+
+void multiplyTileAvx2(int depth, const float* weights, const float* input, const float* bias,
+                      float lo, float hi, float* dst, size_t dstStride, int rows)
+{
+    multiplyTile<Avx2Lanes>(depth, weights, input, bias, lo, hi, dst, dstStride, rows);
+}
+
+}  // namespace pointwise
 }  // namespace anomaly
 }  // namespace cv
 

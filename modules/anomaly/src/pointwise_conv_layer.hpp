@@ -1,0 +1,54 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+// The custom op org.opencv.anomaly.PointwiseConv (doc/model-format.md section 6).
+#ifndef OPENCV_ANOMALY_POINTWISE_CONV_LAYER_HPP
+#define OPENCV_ANOMALY_POINTWISE_CONV_LAYER_HPP
+
+#include "fused_clamp.hpp"
+#include "single_output_layer.hpp"
+
+#include <opencv2/dnn.hpp>
+
+#include <vector>
+
+namespace cv {
+namespace anomaly {
+
+extern const char* const kPointwiseConvType;
+
+/** 1x1 convolution: y[n,o,p] = B[o] + sum_i W[o,i] x[n,i,p] for every pixel p, i.e. one matrix
+product per image.
+
+OpenCV 4.6 runs the 1x1 convolutions of a MobileNet-style backbone (16 to 672 channels on planes
+of 16x16 to 128x128) at 20-30 GFLOP/s on a core that multiplies matrices at 75: they were most of
+the backbone's time once the depthwise layers were fast. This layer packs the weights once into
+strips of six output channels, packs each block of pixels once per image into a contiguous
+[channels][block] panel, and accumulates a 6 x block tile in registers with vector multiply-adds
+(pointwise_conv_kernel.hpp; AVX2 + FMA where the CPU has them, the build's baseline width
+otherwise). A following ReLU or ReLU6 is fused into it by the net (setActivation). */
+class PointwiseConvLayer CV_FINAL : public SingleOutputLayer
+{
+public:
+    explicit PointwiseConvLayer(const dnn::LayerParams& params);
+    static Ptr<dnn::Layer> create(dnn::LayerParams& params);
+
+    bool getMemoryShapes(const std::vector<dnn::MatShape>& inputs, int requiredOutputs,
+                         std::vector<dnn::MatShape>& outputs,
+                         std::vector<dnn::MatShape>& internals) const override;
+    bool setActivation(const Ptr<dnn::ActivationLayer>& layer) override;
+    int64 getFLOPS(const std::vector<dnn::MatShape>& inputs,
+                   const std::vector<dnn::MatShape>& outputs) const override;
+
+private:
+    void compute(const std::vector<Mat>& inputs, Mat& y) const override;
+
+    int outChannels_, inChannels_;
+    // Weights as strips of pointwise::kTileRows output channels, each [inChannels][kTileRows],
+    // zero rows past the last channel; the bias zero-padded to whole strips.
+    std::vector<float> packedWeights_, packedBias_;
+    FusedClamp clamp_;
+};
+
+}  // namespace anomaly
+}  // namespace cv
+
+#endif  // OPENCV_ANOMALY_POINTWISE_CONV_LAYER_HPP
