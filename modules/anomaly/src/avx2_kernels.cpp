@@ -7,6 +7,7 @@
 
 #include "depthwise_conv_kernel.hpp"
 #include "pointwise_conv_kernel.hpp"
+#include "soft_clamp_affine_kernel.hpp"
 
 #include <immintrin.h>
 
@@ -17,12 +18,26 @@ namespace {
 struct Avx2Lanes
 {
     using V = __m256;
+    using VI = __m256i;
     static constexpr int kLanes = 8;
     static V load(const float* p) { return _mm256_loadu_ps(p); }
     static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
     static V broadcast(float x) { return _mm256_set1_ps(x); }
+    static V add(V a, V b) { return _mm256_add_ps(a, b); }
+    static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
+    static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+    static V div(V a, V b) { return _mm256_div_ps(a, b); }
+    static V min(V a, V b) { return _mm256_min_ps(a, b); }
+    static V max(V a, V b) { return _mm256_max_ps(a, b); }
     static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
     static V clamp(V x, V lo, V hi) { return _mm256_min_ps(_mm256_max_ps(x, lo), hi); }
+    static VI roundToInt(V x) { return _mm256_cvtps_epi32(x); }  // to nearest, as v_round
+    static V toFloat(VI n) { return _mm256_cvtepi32_ps(n); }
+    static V powerOfTwo(VI n)
+    {
+        return _mm256_castsi256_ps(
+            _mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23));
+    }
 };
 
 }  // namespace
@@ -48,6 +63,16 @@ void multiplyTileAvx2(int depth, const float* weights, const float* input, const
 }
 
 }  // namespace pointwise
+
+namespace softclamp {
+
+int affineVectorsAvx2(const float* x2, const float* logScale, const float* shift, float clamp,
+                      int length, float* out)
+{
+    return affineVectors<Avx2Lanes>(x2, logScale, shift, clamp, length, out);
+}
+
+}  // namespace softclamp
 }  // namespace anomaly
 }  // namespace cv
 

@@ -4,7 +4,8 @@
 #include "depthwise_conv_layer.hpp"
 #include "pointwise_conv_layer.hpp"
 #include "precomp.hpp"
-#include "simd_exp.hpp"
+#include "simd_lanes.hpp"
+#include "soft_clamp_affine_kernel.hpp"
 
 #include <opencv2/dnn/all_layers.hpp>
 
@@ -20,6 +21,21 @@ const char* const kChannelAffinePermuteType = "org.opencv.anomaly.ChannelAffineP
 const char* const kRelu6Type = "org.opencv.anomaly.Relu6";
 const char* const kSoftClampAffineType = "org.opencv.anomaly.SoftClampAffine";
 const char* const kSoftmaxLastAxisType = "org.opencv.anomaly.SoftmaxLastAxis";
+
+namespace {
+
+using SoftClampKernel = int (*)(const float*, const float*, const float*, float, int, float*);
+
+SoftClampKernel selectSoftClampKernel()
+{
+#ifdef ANOMALY_HAVE_AVX2_KERNEL
+    if (avx2KernelsUsable())
+        return softclamp::affineVectorsAvx2;
+#endif
+    return softclamp::affineVectors<UniversalLanes>;
+}
+
+}  // namespace
 
 PerChannelNchwLayer::PerChannelNchwLayer(const dnn::LayerParams& params, const char* opName,
                                          std::vector<const char*> parameterNames, size_t blobCount)
@@ -208,6 +224,7 @@ void SoftClampAffineLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
     const int batch = x.size[0], channels = x.size[1];
     const int plane = x.size[2] * x.size[3];
     const float clamp = clamp_;
+    const auto affineVectors = selectSoftClampKernel();
     // One (image, channel) plane per task; every plane starts its vector loop at its first
     // element, so an image gets the same values whatever its position in the batch.
     parallel_for_(Range(0, batch * channels), [&](const Range& r) {
@@ -217,18 +234,7 @@ void SoftClampAffineLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
             const float* logScale = a.ptr<float>(n, c);
             const float* shift = a.ptr<float>(n, c + channels);
             float* out = y.ptr<float>(n, c);
-            int i = 0;
-#if CV_SIMD
-            const v_float32 one = vx_setall_f32(1.f), two = vx_setall_f32(2.f);
-            const v_float32 vclamp = vx_setall_f32(clamp);
-            for (; i + v_float32::nlanes <= plane; i += v_float32::nlanes) {
-                // tanh(u) = 1 - 2 / (e^(2u) + 1): exact at both ends (e^(2u) -> 0 or huge).
-                const v_float32 u = vx_load(logScale + i);
-                const v_float32 tanhU = one - two / (v_exp_approx(u * two) + one);
-                const v_float32 scale = v_exp_approx(vclamp * tanhU);
-                v_store(out + i, v_fma(vx_load(x2 + i), scale, vx_load(shift + i)));
-            }
-#endif
+            int i = affineVectors(x2, logScale, shift, clamp, plane, out);
             for (; i < plane; ++i)
                 out[i] = x2[i] * std::exp(clamp * std::tanh(logScale[i])) + shift[i];
         }
@@ -292,7 +298,7 @@ void SoftmaxLastAxisLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
                 const v_float32 vShift = vx_setall_f32(maxValue);
                 v_float32 vSum = vx_setzero_f32();
                 for (; i + lanes <= length; i += lanes) {
-                    const v_float32 e = v_exp_approx(vx_load(src + i) - vShift);
+                    const v_float32 e = expApprox<UniversalLanes>(vx_load(src + i) - vShift);
                     v_store(dst + i, e);
                     vSum += e;
                 }

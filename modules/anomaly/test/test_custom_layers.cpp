@@ -71,33 +71,39 @@ TEST(Anomaly_CustomLayers, soft_clamp_affine_matches_its_definition_including_sa
     RNG rng(13);
     const float clamp = 2.f;
     dnn::Net net = importWithCustomLayers(softClampAffineModel(clamp));
-    for (int batch : {1, 2}) {
-        const int xShape[] = {batch, kCouplingRest, kCouplingH, kCouplingW};
-        const int aShape[] = {batch, 2 * kCouplingRest, kCouplingH, kCouplingW};
-        Mat x2(4, xShape, CV_32F), a(4, aShape, CV_32F);
-        rng.fill(x2, RNG::NORMAL, 0.0, 2.0);
-        // Log-scales from about -30 to 30 (tanh saturated at both ends) and around 0.
-        rng.fill(a, RNG::NORMAL, 0.0, 10.0);
-        net.setInput(x2, "x2");
-        net.setInput(a, "a");
-        Mat y = net.forward();
-        ASSERT_EQ(y.total(), x2.total());
-        double worst = 0;
-        for (int n = 0; n < batch; ++n)
-            for (int c = 0; c < kCouplingRest; ++c)
-                for (int i = 0; i < kCouplingH; ++i)
-                    for (int j = 0; j < kCouplingW; ++j) {
-                        const double x = x2.at<float>(Vec4i(n, c, i, j));
-                        const double u = a.at<float>(Vec4i(n, c, i, j));
-                        const double t = a.at<float>(Vec4i(n, c + kCouplingRest, i, j));
-                        const double scaled = x * std::exp(clamp * std::tanh(u));
-                        const double err = std::abs(scaled + t - y.at<float>(Vec4i(n, c, i, j)));
-                        // float rounding of the product and the sum, relative to their terms
-                        worst =
-                            std::max(worst, err / (2e-6 * (std::abs(scaled) + std::abs(t)) + 1e-7));
-                    }
-        EXPECT_LE(worst, 1.0) << "batch " << batch;
-    }
+    // The baseline kernel, and the AVX2 kernel where the build and the CPU have it.
+    const bool wasOptimized = useOptimized();
+    for (bool optimized : {false, true})
+        for (int batch : {1, 2}) {
+            setUseOptimized(optimized);
+            const int xShape[] = {batch, kCouplingRest, kCouplingH, kCouplingW};
+            const int aShape[] = {batch, 2 * kCouplingRest, kCouplingH, kCouplingW};
+            Mat x2(4, xShape, CV_32F), a(4, aShape, CV_32F);
+            rng.fill(x2, RNG::NORMAL, 0.0, 2.0);
+            // Log-scales from about -30 to 30 (tanh saturated at both ends) and around 0.
+            rng.fill(a, RNG::NORMAL, 0.0, 10.0);
+            net.setInput(x2, "x2");
+            net.setInput(a, "a");
+            Mat y = net.forward();
+            ASSERT_EQ(y.total(), x2.total());
+            double worst = 0;
+            for (int n = 0; n < batch; ++n)
+                for (int c = 0; c < kCouplingRest; ++c)
+                    for (int i = 0; i < kCouplingH; ++i)
+                        for (int j = 0; j < kCouplingW; ++j) {
+                            const double x = x2.at<float>(Vec4i(n, c, i, j));
+                            const double u = a.at<float>(Vec4i(n, c, i, j));
+                            const double t = a.at<float>(Vec4i(n, c + kCouplingRest, i, j));
+                            const double scaled = x * std::exp(clamp * std::tanh(u));
+                            const double err =
+                                std::abs(scaled + t - y.at<float>(Vec4i(n, c, i, j)));
+                            // float rounding of the product and the sum, relative to their terms
+                            worst = std::max(
+                                worst, err / (2e-6 * (std::abs(scaled) + std::abs(t)) + 1e-7));
+                        }
+            EXPECT_LE(worst, 1.0) << "batch " << batch << (optimized ? "" : ", baseline kernel");
+        }
+    setUseOptimized(wasOptimized);
 }
 
 TestModel softmaxModel(const std::vector<int64_t>& shape, bool withInitializer = false)
