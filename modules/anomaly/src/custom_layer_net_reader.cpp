@@ -1,4 +1,5 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+#include "builtin_convolution.hpp"
 #include "precomp.hpp"
 
 #include <exception>
@@ -55,10 +56,12 @@ private:
 
 }  // namespace
 
-dnn::Net readNetWithCustomLayers(const std::vector<uchar>& onnxBytes)
+dnn::Net readNetWithCustomLayers(const std::vector<uchar>& onnxBytes,
+                                 ConvolutionLayers convolutionLayers)
 {
     registerCustomLayers();
     ImporterWarningsMuted muted;
+    const BuiltinConvolutionScope convolutions(convolutionLayers == CONVOLUTION_LAYERS_BUILTIN);
     try {
         return dnn::readNetFromONNX(onnxBytes);
     } catch (const cv::Exception&) {
@@ -70,9 +73,9 @@ dnn::Net readNetWithCustomLayers(const std::vector<uchar>& onnxBytes)
     }
 }
 
-dnn::Net readNetWithCustomLayers(const String& onnxPath)
+dnn::Net readNetWithCustomLayers(const String& onnxPath, ConvolutionLayers convolutionLayers)
 {
-    return readNetWithCustomLayers(readFileBytes(onnxPath));
+    return readNetWithCustomLayers(readFileBytes(onnxPath), convolutionLayers);
 }
 
 }  // namespace anomaly

@@ -1,6 +1,7 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "depthwise_conv_layer.hpp"
 
+#include "builtin_convolution.hpp"
 #include "depthwise_conv_kernel.hpp"
 
 #include "precomp.hpp"
@@ -148,7 +149,15 @@ DepthwiseConvLayer::DepthwiseConvLayer(const dnn::LayerParams& params) : SingleO
 
 Ptr<dnn::Layer> DepthwiseConvLayer::create(dnn::LayerParams& params)
 {
-    return makePtr<DepthwiseConvLayer>(params);
+    Ptr<DepthwiseConvLayer> layer = makePtr<DepthwiseConvLayer>(params);  // validates params
+    if (builtinConvolutionRequested()) {
+        const ConvolutionGeometry g{layer->kernelH_,  layer->kernelW_,        layer->stride_,
+                                    layer->padTop_,   layer->padLeft_,        layer->padBottom_,
+                                    layer->padRight_, params.blobs[0].size[0]};
+        if (Ptr<dnn::Layer> builtin = createBuiltinConvolution(params, g))
+            return builtin;
+    }
+    return layer;
 }
 
 bool DepthwiseConvLayer::getMemoryShapes(const std::vector<dnn::MatShape>& inputs, int,

@@ -38,16 +38,12 @@ class LocalGlobalFlowImpl CV_FINAL : public LocalGlobalFlow
 public:
     LocalGlobalFlowImpl(const std::vector<uchar>& bytes, const std::string& origin, int backend,
                         int target)
-        : settings_(parseModelSettings(parseOnnxModelHeader(bytes)))
+        : settings_(parseModelSettings(parseOnnxModelHeader(bytes))),
+          modelBytes_(bytes),
+          origin_(origin)
     {
         checkOnnxGraphStructure(bytes, settings_.input.size);
-        try {
-            net_ = readNetWithCustomLayers(bytes);
-        } catch (const cv::Exception& e) {
-            CV_Error(Error::StsParseError, "anomaly: cannot load model " + origin + ": " + e.err);
-        }
-        if (net_.empty())
-            CV_Error(Error::StsParseError, "anomaly: cannot load model " + origin);
+        loadNet(CONVOLUTION_LAYERS_CUSTOM);
         readOutputNames(origin);
         imageThreshold_ = settings_.imageThreshold;
         pixelThreshold_ = settings_.pixelThreshold;
@@ -179,6 +175,20 @@ private:
         }
     }
 
+    void loadNet(ConvolutionLayers convolutions)
+    {
+        dnn::Net net;
+        try {
+            net = readNetWithCustomLayers(modelBytes_, convolutions);
+        } catch (const cv::Exception& e) {
+            CV_Error(Error::StsParseError, "anomaly: cannot load model " + origin_ + ": " + e.err);
+        }
+        if (net.empty())
+            CV_Error(Error::StsParseError, "anomaly: cannot load model " + origin_);
+        net_ = net;
+        netConvolutions_ = convolutions;
+    }
+
     // Picks what can actually run; an unavailable request falls back to OpenCV's CPU path.
     void applyBackendAndTarget()
     {
@@ -201,6 +211,14 @@ private:
         }
         if (isCudaTarget(target_) && backend_ != dnn::DNN_BACKEND_CUDA)
             target_ = dnn::DNN_TARGET_CPU;
+        // The module's convolution layers are the fastest on the CPU but run only there: for the
+        // CUDA backend the net is read again with OpenCV's own convolutions, which it runs on the
+        // GPU.
+        const ConvolutionLayers convolutions = backend_ == dnn::DNN_BACKEND_CUDA
+                                                   ? CONVOLUTION_LAYERS_BUILTIN
+                                                   : CONVOLUTION_LAYERS_CUSTOM;
+        if (convolutions != netConvolutions_)
+            loadNet(convolutions);
         net_.setPreferableBackend(backend_);
         net_.setPreferableTarget(target_);
     }
@@ -294,7 +312,11 @@ private:
     }
 
     ModelSettings settings_;
+    // The file's bytes, to read the net again when the backend needs other convolution layers.
+    std::vector<uchar> modelBytes_;
+    std::string origin_;
     dnn::Net net_;
+    ConvolutionLayers netConvolutions_ = CONVOLUTION_LAYERS_CUSTOM;
     std::vector<String> outputNames_;
     // Positions in outputNames_ (0: absent; anomaly_map is always first).
     size_t globalMapIndex_ = 0, statisticsIndex_ = 0;

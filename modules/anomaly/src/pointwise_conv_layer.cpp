@@ -1,6 +1,7 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "pointwise_conv_layer.hpp"
 
+#include "builtin_convolution.hpp"
 #include "pointwise_conv_kernel.hpp"
 
 #include "precomp.hpp"
@@ -90,7 +91,10 @@ PointwiseConvLayer::PointwiseConvLayer(const dnn::LayerParams& params) : SingleO
 
 Ptr<dnn::Layer> PointwiseConvLayer::create(dnn::LayerParams& params)
 {
-    return makePtr<PointwiseConvLayer>(params);
+    Ptr<PointwiseConvLayer> layer = makePtr<PointwiseConvLayer>(params);  // validates params
+    if (builtinConvolutionRequested())
+        return createBuiltinConvolution(params, ConvolutionGeometry{1, 1, 1, 0, 0, 0, 0, 1});
+    return layer;
 }
 
 bool PointwiseConvLayer::getMemoryShapes(const std::vector<dnn::MatShape>& inputs, int,

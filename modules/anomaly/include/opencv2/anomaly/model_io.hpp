@@ -56,17 +56,34 @@ Safe to call from several threads and many times; LocalGlobalFlow calls it itsel
 models with cv::dnn directly call it first. */
 CV_EXPORTS_W void registerCustomLayers();
 
+/** @brief How readNetWithCustomLayers creates the convolution ops DepthwiseConv and PointwiseConv.
+ */
+enum ConvolutionLayers
+{
+    /** The module's own layers: the fastest with OpenCV's CPU backend, but they run only there. */
+    CONVOLUTION_LAYERS_CUSTOM = 0,
+    /** OpenCV's Convolution layer, which OpenCV's CUDA backend runs on the GPU. A DepthwiseConv
+    with padding that differs between the two sides of an axis (TensorFlow "SAME" at stride 2)
+    stays the module's layer, which OpenCV's 4.6 convolution cannot express. LocalGlobalFlow uses
+    this when its backend is DNN_BACKEND_CUDA. */
+    CONVOLUTION_LAYERS_BUILTIN = 1,
+};
+
 /** @brief cv::dnn::readNetFromONNX for models and backbones that use the module's custom ops.
 Registers the custom layers first, and imports without the "missing dispatch map for domain"
 warning that OpenCV 4.6's importer logs once per custom-domain node (dozens per model) although it
-then imports each node correctly through the registered layer. For that, the global log level is
-lowered from WARNING to ERROR while the importer runs; concurrent calls share one lowering, which
+then imports each node correctly through the registered layer. convolutionLayers chooses between the
+module's convolution layers and OpenCV's own (for the CUDA backend). For that, the global log level
+is lowered from WARNING to ERROR while the importer runs; concurrent calls share one lowering, which
 is undone when the last one ends. Errors still show, and any other log level is left alone.
 @throws cv::Exception as readNetFromONNX does; also for the standard exceptions (such as
 std::length_error) that readNetFromONNX 4.6 lets escape on some malformed files. */
-CV_EXPORTS dnn::Net readNetWithCustomLayers(const std::vector<uchar>& onnxBytes);
+CV_EXPORTS dnn::Net readNetWithCustomLayers(
+    const std::vector<uchar>& onnxBytes,
+    ConvolutionLayers convolutionLayers = CONVOLUTION_LAYERS_CUSTOM);
 /** @overload Reads the file first (readFileBytes). */
-CV_EXPORTS dnn::Net readNetWithCustomLayers(const String& onnxPath);
+CV_EXPORTS dnn::Net readNetWithCustomLayers(
+    const String& onnxPath, ConvolutionLayers convolutionLayers = CONVOLUTION_LAYERS_CUSTOM);
 
 //! @}
 

@@ -1,0 +1,88 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+// readNetWithCustomLayers(..., CONVOLUTION_LAYERS_BUILTIN): the convolution ops as OpenCV's own
+// Convolution layer (what the CUDA backend runs), computing what the module's layers compute.
+#include "test_precomp.hpp"
+
+#include "custom_layer_test_support.hpp"
+
+namespace opencv_test {
+namespace {
+
+constexpr int kIn = 5, kMid = 7, kSize = 9;
+
+/** x [N,5,9,9] -> PointwiseConv to 7 -> Relu6 -> DepthwiseConv 3x3 pad 1 -> "same"
+-> DepthwiseConv 3x3 stride 2, pads 0,0,1,1 (TensorFlow "SAME") -> "strided" [N,7,5,5]. */
+TestModel convolutionChain(RNG& rng)
+{
+    TestModel m;
+    m.useCustomDomain();
+    m.input("x", {-1, kIn, kSize, kSize});
+    m.floatTensor("pw_w", {kMid, kIn, 1, 1}, uniformValues(rng, kMid * kIn, -1.5f, 1.5f));
+    m.floatTensor("pw_b", {kMid}, uniformValues(rng, kMid, -1.f, 3.f));
+    m.floatTensor("dw_w", {kMid, 1, 3, 3}, uniformValues(rng, kMid * 9, -1.f, 1.f));
+    m.floatTensor("dw_b", {kMid}, uniformValues(rng, kMid, -1.f, 1.f));
+    m.node("PointwiseConv", {"x", "pw_w", "pw_b"}, {"mixed"}, {}, "org.opencv.anomaly");
+    m.node("Relu6", {"mixed"}, {"clamped"}, {}, "org.opencv.anomaly");
+    m.node("DepthwiseConv", {"clamped", "dw_w", "dw_b"}, {"same"},
+           {TestAttr::integer("stride", 1), TestAttr::list("padding", {1, 1, 1, 1})},
+           "org.opencv.anomaly");
+    m.node("DepthwiseConv", {"same", "dw_w", "dw_b"}, {"strided"},
+           {TestAttr::integer("stride", 2), TestAttr::list("padding", {0, 0, 1, 1})},
+           "org.opencv.anomaly");
+    m.output("same", {-1, kMid, kSize, kSize});
+    m.output("strided", {-1, kMid, 5, 5});
+    return m;
+}
+
+std::vector<std::string> layerTypes(const dnn::Net& net)
+{
+    std::vector<std::string> types;
+    for (const auto& name : net.getLayerNames())
+        types.push_back(net.getLayer(net.getLayerId(name))->type);
+    return types;
+}
+
+TEST(Anomaly_BuiltinConvolution, ops_become_opencv_convolutions_that_compute_the_same)
+{
+    RNG rng(41);
+    const TestModel model = convolutionChain(rng);
+    registerCustomLayers();
+    const std::vector<uchar> bytes = model.serialize();
+    dnn::Net custom = readNetWithCustomLayers(bytes);
+    dnn::Net builtin = readNetWithCustomLayers(bytes, CONVOLUTION_LAYERS_BUILTIN);
+
+    const auto count = [](const std::vector<std::string>& types, const std::string& type) {
+        return std::count(types.begin(), types.end(), type);
+    };
+    const std::vector<std::string> customTypes = layerTypes(custom);
+    EXPECT_EQ(count(customTypes, "Convolution"), 0);
+    EXPECT_EQ(count(customTypes, "org.opencv.anomaly.PointwiseConv"), 1);
+    EXPECT_EQ(count(customTypes, "org.opencv.anomaly.DepthwiseConv"), 2);
+    // The pointwise and the symmetrically padded depthwise convolution become OpenCV's layer; the
+    // asymmetric padding, which OpenCV's convolution refuses, keeps the module's layer.
+    const std::vector<std::string> builtinTypes = layerTypes(builtin);
+    EXPECT_EQ(count(builtinTypes, "Convolution"), 2);
+    EXPECT_EQ(count(builtinTypes, "org.opencv.anomaly.PointwiseConv"), 0);
+    EXPECT_EQ(count(builtinTypes, "org.opencv.anomaly.DepthwiseConv"), 1);
+
+    const Mat x = twinBatch(rng, kIn, kSize, kSize);
+    std::vector<Mat> expected, actual;
+    const std::vector<String> outputs = {"same", "strided"};
+    custom.setInput(x);
+    custom.forward(expected, outputs);
+    builtin.setInput(x);
+    builtin.forward(actual, outputs);
+    ASSERT_EQ(actual.size(), 2u);
+    for (size_t i = 0; i < outputs.size(); ++i) {
+        ASSERT_EQ(actual[i].total(), expected[i].total()) << outputs[i];
+        double lo = 0, hi = 0;
+        cv::minMaxIdx(expected[i], &lo, &hi);
+        ASSERT_GT(hi - lo, 1.0) << outputs[i] << ": outputs too flat to compare";
+        EXPECT_LE(cv::norm(actual[i], expected[i], NORM_INF), 1e-4) << outputs[i];
+    }
+    // The scope ends with the read: the next default read has the module's layers again.
+    EXPECT_EQ(count(layerTypes(readNetWithCustomLayers(bytes)), "Convolution"), 0);
+}
+
+}  // namespace
+}  // namespace opencv_test
