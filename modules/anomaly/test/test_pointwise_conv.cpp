@@ -63,10 +63,12 @@ Mat directPointwise(const Mat& x, const PointwiseCase& c, const std::vector<floa
 TEST(Anomaly_PointwiseConv, matches_the_matrix_product_for_channel_counts_and_plane_sizes)
 {
     // Output channels that fill whole strips of 6 and that leave 1-5 rows in the last one; planes
-    // of whole pixel blocks (16 and 8 wide), with a partial last block, and smaller than a block.
+    // of whole pixel panels (16 and 8 wide), with a partial last panel, smaller than a panel, and
+    // of more panels than one task packs (17 panels; 700 channels, where a task's block of panels
+    // is capped by its size in bytes).
     const PointwiseCase cases[] = {
         {16, 96, 8, 8}, {24, 7, 5, 7},   {3, 13, 16, 17}, {40, 6, 3, 2},
-        {1, 1, 1, 1},   {112, 11, 4, 4}, {9, 20, 2, 9},
+        {1, 1, 1, 1},   {112, 11, 4, 4}, {9, 20, 2, 9},   {700, 7, 6, 30},
     };
     RNG rng(31);
     // The baseline kernel, and the AVX2 kernel where the build and the CPU have it.
@@ -84,8 +86,8 @@ TEST(Anomaly_PointwiseConv, matches_the_matrix_product_for_channel_counts_and_pl
             ASSERT_EQ(y.size[1], c.outChannels) << c;
             Mat y64;
             y.convertTo(y64, CV_64F);
-            // At most 112 products of a weight below 1 and a normal value: the float sum's
-            // rounding error stays below 1e-4.
+            // At most 700 products of a weight below 1 and a normal value (sums of about 15 in
+            // size): the float sum's rounding error stays below 1e-4.
             EXPECT_LE(cv::norm(y64, directPointwise(x, c, weight, bias), NORM_INF), 1e-4)
                 << c << (optimized ? "" : ", baseline kernel");
             EXPECT_EQ(0, std::memcmp(y.ptr<float>(0), y.ptr<float>(1),
