@@ -61,8 +61,8 @@ PointwiseConvLayer::PointwiseConvLayer(const dnn::LayerParams& params) : SingleO
     const char* const what = name.c_str();
     if (blobs.size() != 2)
         CV_Error(Error::StsBadArg,
-                 cv::format("PointwiseConv '%s': expects the input, a weight and a bias "
-                            "initializer, got %d initializers",
+                 cv::format("PointwiseConv '%s': expects the input plus a weight and a bias "
+                            "initializer, got %d initializer(s)",
                             what, int(blobs.size())));
     const Mat &weight = blobs[0], &bias = blobs[1];
     if (weight.dims != 4 || weight.depth() != CV_32F || weight.size[0] < 1 || weight.size[1] < 1 ||
