@@ -71,9 +71,9 @@ void printReport(const BenchmarkReport& r, std::ostream& out)
            "net forward wall time - sum of layer timings. detect() total and images/s: separate "
            "runs of detect() alone.\n";
 
-    out << "\nFLOPs per image (cv::dnn::Net::getFLOPS per layer; Conv and MatMul from their "
-           "shapes; "
-           "custom layers count 0): total "
+    out << "\nFLOPs per image (cv::dnn::Net::getFLOPS per layer; OpenCV's Conv and MatMul from "
+           "their shapes; custom layers other than DepthwiseConv and PointwiseConv count 0): "
+           "total "
         << fixed(r.totalFlops / 1e9, 3) << " G;";
     for (size_t i = 0; i < r.stageNames.size(); ++i)
         out << " " << r.stageNames[i] << " " << fixed(r.stageFlops[i] / 1e9, 3) << " G"
