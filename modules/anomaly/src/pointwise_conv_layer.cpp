@@ -120,6 +120,8 @@ void PointwiseConvLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
     const Mat& x = inputs[0];
     const int batch = x.size[0];
     const size_t pixels = size_t(x.size[2]) * size_t(x.size[3]);
+    if (batch == 0 || pixels == 0)  // an empty plane (a graph may shrink one to nothing)
+        return;
     const TileKernelChoice kernel = selectKernel();
     const int columns = kernel.columns;
     const int depth = inChannels_;
