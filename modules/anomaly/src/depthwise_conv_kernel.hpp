@@ -97,9 +97,14 @@ template <class Lanes>
 void convolvePlane(const float* padded, const PaddedPlaneLayout& layout, const float* weights,
                    float bias, float lo, float hi, float* dst)
 {
+    // Grouping rows pays where one row's chains are long (5x5 kernels: 25 taps) or few (planes of
+    // at most two vector pairs per row). For 3x3 kernels on wider planes the core already overlaps
+    // the short chains of successive vectors of one row, and single rows measured faster.
     constexpr int kRowGroup = 4;
+    const bool groupRows =
+        layout.taps > 9 || layout.outW <= 4 * (Lanes::kLanes > 0 ? Lanes::kLanes : 1);
     int oy = 0;
-    for (; oy + kRowGroup <= layout.outH; oy += kRowGroup)
+    for (; groupRows && oy + kRowGroup <= layout.outH; oy += kRowGroup)
         convolveRows<Lanes, kRowGroup>(padded, layout, weights, bias, lo, hi, oy, dst);
     for (; oy < layout.outH; ++oy)
         convolveRows<Lanes, 1>(padded, layout, weights, bias, lo, hi, oy, dst);
