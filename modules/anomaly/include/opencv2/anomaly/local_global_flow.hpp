@@ -120,6 +120,8 @@ public:
     CV_WRAP virtual void setBatchSize(int batchSize) = 0;
 
     /** @brief Requests a cv::dnn backend; falls back to the CPU (with a warning) when unavailable.
+     * With DNN_BACKEND_CUDA the network is read again with OpenCV's own convolution layers in
+     * place of the module's CPU ones (CONVOLUTION_LAYERS_BUILTIN), so that they run on the GPU.
      */
     CV_WRAP virtual void setPreferableBackend(int backendId) = 0;
     /** @brief Requests a cv::dnn target; falls back to the CPU (with a warning) when unavailable.
