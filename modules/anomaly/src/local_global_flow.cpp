@@ -43,14 +43,13 @@ public:
           origin_(origin)
     {
         checkOnnxGraphStructure(bytes, settings_.input.size);
-        loadNet(CONVOLUTION_LAYERS_CUSTOM);
+        backend_ = backend;
+        target_ = target;
+        applyBackendAndTarget();  // reads the net, with the convolutions the backend runs
         readOutputNames(origin);
         imageThreshold_ = settings_.imageThreshold;
         pixelThreshold_ = settings_.pixelThreshold;
         smoothingSigma_ = settings_.smoothingSigma;
-        backend_ = backend;
-        target_ = target;
-        applyBackendAndTarget();
         // One forward pass now, so a model whose graph cannot run fails here and not on a
         // production image, and so the first detect() is not slower than the rest.
         try {
@@ -217,7 +216,7 @@ private:
         const ConvolutionLayers convolutions = backend_ == dnn::DNN_BACKEND_CUDA
                                                    ? CONVOLUTION_LAYERS_BUILTIN
                                                    : CONVOLUTION_LAYERS_CUSTOM;
-        if (convolutions != netConvolutions_)
+        if (net_.empty() || convolutions != netConvolutions_)
             loadNet(convolutions);
         net_.setPreferableBackend(backend_);
         net_.setPreferableTarget(target_);
