@@ -22,20 +22,19 @@ const char* const kRelu6Type = "org.opencv.anomaly.Relu6";
 const char* const kSoftClampAffineType = "org.opencv.anomaly.SoftClampAffine";
 const char* const kSoftmaxLastAxisType = "org.opencv.anomaly.SoftmaxLastAxis";
 
-namespace {
-
-using SoftClampKernel = int (*)(const float*, const float*, const float*, float, int, float*);
-
-SoftClampKernel selectSoftClampKernel()
+void softClampAffineRow(const float* x2, const float* logScale, const float* shift, float clamp,
+                        int length, float* out)
 {
 #ifdef ANOMALY_HAVE_AVX2_KERNEL
-    if (avx2KernelsUsable())
-        return softclamp::affineVectorsAvx2;
+    int i = avx2KernelsUsable()
+                ? softclamp::affineVectorsAvx2(x2, logScale, shift, clamp, length, out)
+                : softclamp::affineVectors<UniversalLanes>(x2, logScale, shift, clamp, length, out);
+#else
+    int i = softclamp::affineVectors<UniversalLanes>(x2, logScale, shift, clamp, length, out);
 #endif
-    return softclamp::affineVectors<UniversalLanes>;
+    for (; i < length; ++i)
+        out[i] = x2[i] * std::exp(clamp * std::tanh(logScale[i])) + shift[i];
 }
-
-}  // namespace
 
 PerChannelNchwLayer::PerChannelNchwLayer(const dnn::LayerParams& params, const char* opName,
                                          std::vector<const char*> parameterNames, size_t blobCount)
@@ -223,20 +222,13 @@ void SoftClampAffineLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
     const Mat &x = inputs[0], &a = inputs[1];
     const int batch = x.size[0], channels = x.size[1];
     const int plane = x.size[2] * x.size[3];
-    const float clamp = clamp_;
-    const auto affineVectors = selectSoftClampKernel();
     // One (image, channel) plane per task; every plane starts its vector loop at its first
     // element, so an image gets the same values whatever its position in the batch.
     parallel_for_(Range(0, batch * channels), [&](const Range& r) {
         for (int idx = r.start; idx < r.end; ++idx) {
             const int n = idx / channels, c = idx % channels;
-            const float* x2 = x.ptr<float>(n, c);
-            const float* logScale = a.ptr<float>(n, c);
-            const float* shift = a.ptr<float>(n, c + channels);
-            float* out = y.ptr<float>(n, c);
-            int i = affineVectors(x2, logScale, shift, clamp, plane, out);
-            for (; i < plane; ++i)
-                out[i] = x2[i] * std::exp(clamp * std::tanh(logScale[i])) + shift[i];
+            softClampAffineRow(x.ptr<float>(n, c), a.ptr<float>(n, c),
+                               a.ptr<float>(n, c + channels), clamp_, plane, y.ptr<float>(n, c));
         }
     });
 }

@@ -23,6 +23,12 @@ ActivationLayer), so the net fuses it into the preceding convolution and the CUD
 a layer class of ours would do neither. Raises cv::Exception when the node has constant inputs. */
 Ptr<dnn::Layer> createRelu6Layer(dnn::LayerParams& params);
 
+/** out[i] = x2[i] * exp(clamp * tanh(logScale[i])) + shift[i] for i < length, the function of the
+SoftClampAffine op: vector loop at AVX2 + FMA width where the CPU has both (the build's baseline
+otherwise), exact std::exp / std::tanh for the last values that fill no vector. */
+void softClampAffineRow(const float* x2, const float* logScale, const float* shift, float clamp,
+                        int length, float* out);
+
 /** Base of our element-wise NCHW layers: one non-constant 4-D input, an output of the same shape,
 and float initializers ("parameters") that each hold one value per channel. Derived layers name
 their parameters and implement compute(). */

@@ -15,29 +15,9 @@ namespace anomaly {
 
 const char* const kDepthwiseConvType = "org.opencv.anomaly.DepthwiseConv";
 
+namespace depthwise {
+
 namespace {
-
-using depthwise::PaddedPlaneLayout;
-
-/** The layout of one plane's padded copy; tapOffsets receives the offsets it points to. */
-PaddedPlaneLayout planLayout(int kernelH, int kernelW, int stride, int outH, int outW,
-                             std::vector<int>& tapOffsets)
-{
-    PaddedPlaneLayout l;
-    l.phaseLength = outW + (kernelW - 1) / stride;
-    l.rowStride = stride * l.phaseLength;
-    l.rows = (outH - 1) * stride + kernelH;
-    l.stride = stride;
-    l.outH = outH;
-    l.outW = outW;
-    l.taps = kernelH * kernelW;
-    tapOffsets.clear();
-    for (int ky = 0; ky < kernelH; ++ky)
-        for (int kx = 0; kx < kernelW; ++kx)
-            tapOffsets.push_back(ky * l.rowStride + (kx % stride) * l.phaseLength + kx / stride);
-    l.tapOffsets = tapOffsets.data();
-    return l;
-}
 
 /** Splits one padded row (padded columns in order) into its stride phases. */
 void splitPhases(const float* linear, int stride, int phaseLength, float* row)
@@ -57,9 +37,28 @@ void splitPhases(const float* linear, int stride, int phaseLength, float* row)
             row[phase * phaseLength + k] = linear[k * stride + phase];
 }
 
-/** Copies an h x w plane into the layout, zeros where the padding is. linearRow: scratch for one
-padded row (layout.rowStride floats), used when the stride is above 1. */
-void fillPaddedPlane(const float* src, int height, int width, int padTop, int padLeft,
+}  // namespace
+
+PaddedPlaneLayout planLayout(int kernelH, int kernelW, int stride, int outH, int outW,
+                             std::vector<int>& tapOffsets)
+{
+    PaddedPlaneLayout l;
+    l.phaseLength = outW + (kernelW - 1) / stride;
+    l.rowStride = stride * l.phaseLength;
+    l.rows = (outH - 1) * stride + kernelH;
+    l.stride = stride;
+    l.outH = outH;
+    l.outW = outW;
+    l.taps = kernelH * kernelW;
+    tapOffsets.clear();
+    for (int ky = 0; ky < kernelH; ++ky)
+        for (int kx = 0; kx < kernelW; ++kx)
+            tapOffsets.push_back(ky * l.rowStride + (kx % stride) * l.phaseLength + kx / stride);
+    l.tapOffsets = tapOffsets.data();
+    return l;
+}
+
+void fillPaddedPlane(const float* src, int height, int width, int padTop, int padLeft, int firstRow,
                      const PaddedPlaneLayout& layout, float* buffer, float* linearRow)
 {
     // Padded columns 0 .. rowStride-1 of a row: padLeft zeros, the input row (cut where no
@@ -67,7 +66,7 @@ void fillPaddedPlane(const float* src, int height, int width, int padTop, int pa
     const int length = layout.rowStride;
     const int copied = std::max(0, std::min(width, length - padLeft));
     for (int r = 0; r < layout.rows; ++r) {
-        const int y = r - padTop;
+        const int y = firstRow + r - padTop;
         float* row = buffer + size_t(r) * length;
         if (y < 0 || y >= height) {
             std::fill(row, row + length, 0.f);
@@ -83,10 +82,7 @@ void fillPaddedPlane(const float* src, int height, int width, int padTop, int pa
     }
 }
 
-using PlaneKernel = void (*)(const float*, const PaddedPlaneLayout&, const float*, float, float,
-                             float, float*);
-
-PlaneKernel selectKernel()
+PlaneKernel selectPlaneKernel()
 {
 #ifdef ANOMALY_HAVE_AVX2_KERNEL
     if (avx2KernelsUsable())
@@ -95,7 +91,9 @@ PlaneKernel selectKernel()
     return depthwise::convolvePlane<UniversalLanes>;
 }
 
-}  // namespace
+}  // namespace depthwise
+
+using depthwise::PaddedPlaneLayout;
 
 DepthwiseConvLayer::DepthwiseConvLayer(const dnn::LayerParams& params) : SingleOutputLayer(params)
 {
@@ -191,18 +189,18 @@ void DepthwiseConvLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
     const int outH = y.size[2], outW = y.size[3];
     std::vector<int> tapOffsets;
     const PaddedPlaneLayout layout =
-        planLayout(kernelH_, kernelW_, stride_, outH, outW, tapOffsets);
+        depthwise::planLayout(kernelH_, kernelW_, stride_, outH, outW, tapOffsets);
     const float* weights = blobs[0].ptr<float>();
     const float* bias = blobs[1].ptr<float>();
-    const PlaneKernel kernel = selectKernel();
+    const depthwise::PlaneKernel kernel = depthwise::selectPlaneKernel();
 
     parallel_for_(Range(0, batch * channels), [&](const Range& r) {
         AutoBuffer<float> padded(size_t(layout.rows) * layout.rowStride),
             linearRow(size_t(layout.rowStride));
         for (int idx = r.start; idx < r.end; ++idx) {
             const int n = idx / channels, c = idx % channels;
-            fillPaddedPlane(x.ptr<float>(n, c), height, width, padTop_, padLeft_, layout,
-                            padded.data(), linearRow.data());
+            depthwise::fillPaddedPlane(x.ptr<float>(n, c), height, width, padTop_, padLeft_, 0,
+                                       layout, padded.data(), linearRow.data());
             kernel(padded.data(), layout, weights + size_t(c) * layout.taps, bias[c], clamp_.lo,
                    clamp_.hi, y.ptr<float>(n, c));
         }

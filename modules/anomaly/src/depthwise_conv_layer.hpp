@@ -3,15 +3,39 @@
 #ifndef OPENCV_ANOMALY_DEPTHWISE_CONV_LAYER_HPP
 #define OPENCV_ANOMALY_DEPTHWISE_CONV_LAYER_HPP
 
+#include "depthwise_conv_kernel.hpp"
 #include "fused_clamp.hpp"
 #include "single_output_layer.hpp"
 
 #include <opencv2/dnn.hpp>
 
+#include <vector>
+
 namespace cv {
 namespace anomaly {
 
 extern const char* const kDepthwiseConvType;
+
+namespace depthwise {
+
+/** The layout of a padded copy of outH x outW outputs' input; tapOffsets receives the offsets it
+points to and must outlive it. */
+PaddedPlaneLayout planLayout(int kernelH, int kernelW, int stride, int outH, int outW,
+                             std::vector<int>& tapOffsets);
+
+/** Copies rows firstRow - padTop .. of a height x width plane into the layout, zeros where the
+padding is (outside the plane). linearRow: scratch for one padded row (layout.rowStride floats),
+used only when the stride is above 1. firstRow > 0 serves a band of output rows. */
+void fillPaddedPlane(const float* src, int height, int width, int padTop, int padLeft, int firstRow,
+                     const PaddedPlaneLayout& layout, float* buffer, float* linearRow);
+
+using PlaneKernel = void (*)(const float*, const PaddedPlaneLayout&, const float*, float, float,
+                             float, float*);
+
+/** convolvePlane at AVX2 + FMA width where the CPU has both, at the build's baseline otherwise. */
+PlaneKernel selectPlaneKernel();
+
+}  // namespace depthwise
 
 /** Depthwise convolution: output channel c = input channel c correlated with its own kh x kw
 kernel, plus bias, at one stride for both axes and zero padding that may differ per side.

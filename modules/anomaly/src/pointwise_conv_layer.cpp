@@ -16,34 +16,20 @@ namespace anomaly {
 
 const char* const kPointwiseConvType = "org.opencv.anomaly.PointwiseConv";
 
-namespace {
+namespace pointwise {
 
-using pointwise::kTileRows;
-
-using TileKernel = void (*)(int, const float*, const float*, const float*, float, float, float*,
-                            size_t, int);
-
-/** A tile kernel and the pixel-block width its input panels must have. */
-struct TileKernelChoice
-{
-    TileKernel multiply;
-    int columns;
-};
-
-TileKernelChoice selectKernel()
+TileKernelChoice selectTileKernel()
 {
 #ifdef ANOMALY_HAVE_AVX2_KERNEL
     if (avx2KernelsUsable())
-        return {pointwise::multiplyTileAvx2, pointwise::kAvx2TileColumns};
+        return {multiplyTileAvx2, kAvx2TileColumns};
 #endif
-    return {pointwise::multiplyTile<UniversalLanes>,
-            pointwise::tileColumns(UniversalLanes::kLanes)};
+    return {multiplyTile<UniversalLanes>, tileColumns(UniversalLanes::kLanes)};
 }
 
-/** Copies pixels [first, first + count) of every channel of one image (channels x pixels, row
-stride `pixels`) into a [channels][columns] panel, zeros past count. The panel is what the tile
-kernel reads contiguously; reading the planes directly would stride by a whole plane per channel,
-which on 64x64 and 128x128 planes maps every channel onto the same few cache sets. */
+// The panel is what the tile kernel reads contiguously; reading the planes directly would stride
+// by a whole plane per channel, which on 64x64 and 128x128 planes maps every channel onto the
+// same few cache sets.
 void packPanel(const float* image, int channels, size_t pixels, size_t first, int count,
                int columns, float* panel)
 {
@@ -54,7 +40,52 @@ void packPanel(const float* image, int channels, size_t pixels, size_t first, in
     }
 }
 
-}  // namespace
+PackedWeights::PackedWeights(const float* weight, const float* bias, int outChannels,
+                             int inChannels)
+    : outChannels_(outChannels), inChannels_(inChannels)
+{
+    const int strips = (outChannels + kTileRows - 1) / kTileRows;
+    weights_.assign(size_t(strips) * kTileRows * inChannels, 0.f);
+    bias_.assign(size_t(strips) * kTileRows, 0.f);
+    for (int o = 0; o < outChannels; ++o) {
+        float* strip = weights_.data() + size_t(o / kTileRows) * kTileRows * inChannels;
+        for (int i = 0; i < inChannels; ++i)
+            strip[size_t(i) * kTileRows + o % kTileRows] = weight[size_t(o) * inChannels + i];
+        bias_[size_t(o)] = bias[o];
+    }
+}
+
+void PackedWeights::multiplyPanels(const TileKernelChoice& kernel, const float* panels,
+                                   size_t pixels, int firstStrip, int endStrip, float lo, float hi,
+                                   float* dst, size_t dstStride, float* tail) const
+{
+    const int columns = kernel.columns, depth = inChannels_;
+    const size_t panelFloats = size_t(depth) * columns;
+    for (int s = firstStrip; s < endStrip; ++s) {
+        const int rows = std::min(kTileRows, outChannels_ - s * kTileRows);
+        const float* weights = weights_.data() + size_t(s) * kTileRows * depth;
+        const float* bias = bias_.data() + size_t(s) * kTileRows;
+        float* stripDst = dst + size_t(s) * kTileRows * dstStride;
+        for (size_t first = 0; first < pixels; first += size_t(columns)) {
+            const float* panel = panels + first / size_t(columns) * panelFloats;
+            const int count = int(std::min<size_t>(columns, pixels - first));
+            if (count == columns) {
+                kernel.multiply(depth, weights, panel, bias, lo, hi, stripDst + first, dstStride,
+                                rows);
+                continue;
+            }
+            // A partial last panel: a full tile into scratch, then the part that exists.
+            kernel.multiply(depth, weights, panel, bias, lo, hi, tail, size_t(columns), rows);
+            for (int row = 0; row < rows; ++row)
+                std::copy(tail + size_t(row) * columns, tail + size_t(row) * columns + count,
+                          stripDst + size_t(row) * dstStride + first);
+        }
+    }
+}
+
+}  // namespace pointwise
+
+using pointwise::kTileRows;
 
 PointwiseConvLayer::PointwiseConvLayer(const dnn::LayerParams& params) : SingleOutputLayer(params)
 {
@@ -70,23 +101,13 @@ PointwiseConvLayer::PointwiseConvLayer(const dnn::LayerParams& params) : SingleO
         CV_Error(
             Error::StsBadArg,
             cv::format("PointwiseConv '%s': weight must be a float [O,I,1,1] initializer", what));
-    outChannels_ = weight.size[0];
-    inChannels_ = weight.size[1];
-    if (bias.depth() != CV_32F || int(bias.total()) != outChannels_)
+    const int outChannels = weight.size[0];
+    if (bias.depth() != CV_32F || int(bias.total()) != outChannels)
         CV_Error(Error::StsBadArg,
                  cv::format("PointwiseConv '%s': bias must be a float initializer with %d values",
-                            what, outChannels_));
-
-    const int strips = (outChannels_ + kTileRows - 1) / kTileRows;
-    packedWeights_.assign(size_t(strips) * kTileRows * inChannels_, 0.f);
-    packedBias_.assign(size_t(strips) * kTileRows, 0.f);
-    const float* w = weight.ptr<float>();
-    for (int o = 0; o < outChannels_; ++o) {
-        float* strip = packedWeights_.data() + size_t(o / kTileRows) * kTileRows * inChannels_;
-        for (int i = 0; i < inChannels_; ++i)
-            strip[size_t(i) * kTileRows + o % kTileRows] = w[size_t(o) * inChannels_ + i];
-        packedBias_[o] = bias.ptr<float>()[o];
-    }
+                            what, outChannels));
+    weights_ = pointwise::PackedWeights(weight.ptr<float>(), bias.ptr<float>(), outChannels,
+                                        weight.size[1]);
 }
 
 Ptr<dnn::Layer> PointwiseConvLayer::create(dnn::LayerParams& params)
@@ -106,12 +127,13 @@ bool PointwiseConvLayer::getMemoryShapes(const std::vector<dnn::MatShape>& input
                                               "got %d",
                                               name.c_str(), int(inputs.size())));
     const dnn::MatShape& x = inputs[0];
-    if (x.size() != 4 || x[1] != inChannels_)
+    const int in = weights_.inChannels(), out = weights_.outChannels();
+    if (x.size() != 4 || x[1] != in)
         CV_Error(Error::StsBadArg,
                  cv::format("PointwiseConv '%s': input must be [N,%d,H,W] for its [%d,%d,1,1] "
                             "weight",
-                            name.c_str(), inChannels_, outChannels_, inChannels_));
-    outputs.assign(1, dnn::MatShape{x[0], outChannels_, x[2], x[3]});
+                            name.c_str(), in, out, in));
+    outputs.assign(1, dnn::MatShape{x[0], out, x[2], x[3]});
     return false;
 }
 
@@ -122,10 +144,10 @@ void PointwiseConvLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
     const size_t pixels = size_t(x.size[2]) * size_t(x.size[3]);
     if (batch == 0 || pixels == 0)  // an empty plane (a graph may shrink one to nothing)
         return;
-    const TileKernelChoice kernel = selectKernel();
+    const pointwise::TileKernelChoice kernel = pointwise::selectTileKernel();
     const int columns = kernel.columns;
-    const int depth = inChannels_;
-    const int strips = int(packedBias_.size()) / kTileRows;
+    const int depth = weights_.inChannels();
+    const int strips = weights_.strips();
 
     // A task packs a block of panels once, then runs strip by strip over it, so that each output
     // row is written in runs of up to 256 contiguous pixels by six write streams per task rather
@@ -150,40 +172,17 @@ void PointwiseConvLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
         for (int task = r.start; task < r.end; ++task) {
             const int group = task % stripGroups, blockTask = task / stripGroups;
             const int n = blockTask / blocks, block = blockTask % blocks;
-            const int firstPanel = block * blockPanels;
-            const int blockSize = std::min(blockPanels, panels - firstPanel);
-            for (int i = 0; i < blockSize; ++i) {
-                const size_t first = size_t(firstPanel + i) * columns;
-                packPanel(x.ptr<float>(n), depth, pixels, first,
-                          int(std::min<size_t>(columns, pixels - first)), columns,
-                          panelBuffer.data() + size_t(i) * depth * columns);
-            }
-            const int firstStrip = group * strips / stripGroups;
-            const int endStrip = (group + 1) * strips / stripGroups;
-            for (int s = firstStrip; s < endStrip; ++s) {
-                const int rows = std::min(kTileRows, outChannels_ - s * kTileRows);
-                const float* weights = packedWeights_.data() + size_t(s) * kTileRows * depth;
-                const float* bias = packedBias_.data() + size_t(s) * kTileRows;
-                for (int i = 0; i < blockSize; ++i) {
-                    const size_t first = size_t(firstPanel + i) * columns;
-                    const int count = int(std::min<size_t>(columns, pixels - first));
-                    const float* panel = panelBuffer.data() + size_t(i) * depth * columns;
-                    float* dst = y.ptr<float>(n) + size_t(s) * kTileRows * pixels + first;
-                    if (count == columns) {
-                        kernel.multiply(depth, weights, panel, bias, clamp_.lo, clamp_.hi, dst,
-                                        pixels, rows);
-                        continue;
-                    }
-                    // The plane's last, partial panel: a full tile into scratch, then the part
-                    // that exists.
-                    kernel.multiply(depth, weights, panel, bias, clamp_.lo, clamp_.hi, tail.data(),
-                                    size_t(columns), rows);
-                    for (int row = 0; row < rows; ++row)
-                        std::copy(tail.data() + size_t(row) * columns,
-                                  tail.data() + size_t(row) * columns + count,
-                                  dst + size_t(row) * pixels);
-                }
-            }
+            const size_t firstPixel = size_t(block) * blockPanels * columns;
+            const size_t blockPixels = std::min(size_t(blockPanels) * columns, pixels - firstPixel);
+            for (size_t first = 0; first < blockPixels; first += size_t(columns))
+                pointwise::packPanel(
+                    x.ptr<float>(n), depth, pixels, firstPixel + first,
+                    int(std::min<size_t>(columns, blockPixels - first)), columns,
+                    panelBuffer.data() + first / size_t(columns) * size_t(depth) * columns);
+            weights_.multiplyPanels(kernel, panelBuffer.data(), blockPixels,
+                                    group * strips / stripGroups,
+                                    (group + 1) * strips / stripGroups, clamp_.lo, clamp_.hi,
+                                    y.ptr<float>(n) + firstPixel, pixels, tail.data());
         }
     });
 }
@@ -197,7 +196,7 @@ int64 PointwiseConvLayer::getFLOPS(const std::vector<dnn::MatShape>&,
                                    const std::vector<dnn::MatShape>& outputs) const
 {
     // One multiply and one add per input channel and output value.
-    return 2 * int64(dnn::total(outputs[0])) * inChannels_;
+    return 2 * int64(dnn::total(outputs[0])) * weights_.inChannels();
 }
 
 }  // namespace anomaly

@@ -4,6 +4,7 @@
 #define OPENCV_ANOMALY_POINTWISE_CONV_LAYER_HPP
 
 #include "fused_clamp.hpp"
+#include "pointwise_conv_kernel.hpp"
 #include "single_output_layer.hpp"
 
 #include <opencv2/dnn.hpp>
@@ -14,6 +15,55 @@ namespace cv {
 namespace anomaly {
 
 extern const char* const kPointwiseConvType;
+
+namespace pointwise {
+
+using TileKernel = void (*)(int, const float*, const float*, const float*, float, float, float*,
+                            size_t, int);
+
+/** A tile kernel and the pixel-block width its input panels must have. */
+struct TileKernelChoice
+{
+    TileKernel multiply;
+    int columns;
+};
+
+/** multiplyTile at AVX2 + FMA width where the CPU has both, at the build's baseline otherwise. */
+TileKernelChoice selectTileKernel();
+
+/** Copies pixels [first, first + count) of every channel of one image (channels x pixels, row
+stride `pixels`) into a [channels][columns] panel, zeros past count. */
+void packPanel(const float* image, int channels, size_t pixels, size_t first, int count,
+               int columns, float* panel);
+
+/** The weights of a 1x1 convolution as the tile kernel reads them: strips of kTileRows output
+channels, each [inChannels][kTileRows], zero rows past the last channel; the bias zero-padded to
+whole strips. */
+class PackedWeights
+{
+public:
+    PackedWeights() = default;
+    /** weight: [outChannels][inChannels], bias: outChannels values. */
+    PackedWeights(const float* weight, const float* bias, int outChannels, int inChannels);
+
+    int outChannels() const { return outChannels_; }
+    int inChannels() const { return inChannels_; }
+    int strips() const { return int(bias_.size()) / kTileRows; }
+
+    /** y = clamp(W x + b, lo, hi) for the output channels of strips [firstStrip, endStrip) and
+    `pixels` pixels held in consecutive packed panels (packPanel; the last may be partial): output
+    channel o of pixel p goes to dst[o * dstStride + p]. Strip by strip over all panels, so each
+    output row is written in one run. tail: kTileRows * columns floats of scratch. */
+    void multiplyPanels(const TileKernelChoice& kernel, const float* panels, size_t pixels,
+                        int firstStrip, int endStrip, float lo, float hi, float* dst,
+                        size_t dstStride, float* tail) const;
+
+private:
+    int outChannels_ = 0, inChannels_ = 0;
+    std::vector<float> weights_, bias_;
+};
+
+}  // namespace pointwise
 
 /** 1x1 convolution: y[n,o,p] = B[o] + sum_i W[o,i] x[n,i,p] for every pixel p, i.e. one matrix
 product per image.
@@ -41,10 +91,7 @@ public:
 private:
     void compute(const std::vector<Mat>& inputs, Mat& y) const override;
 
-    int outChannels_, inChannels_;
-    // Weights as strips of pointwise::kTileRows output channels, each [inChannels][kTileRows],
-    // zero rows past the last channel; the bias zero-padded to whole strips.
-    std::vector<float> packedWeights_, packedBias_;
+    pointwise::PackedWeights weights_;
     FusedClamp clamp_;
 };
 
