@@ -22,6 +22,8 @@ of what a core multiplies. DepthwiseConv: X [N,C,H,W], W [C,1,kh,kw], B [C]; Poi
 X [N,I,H,W], W [O,I,1,1], B [O]. */
 constexpr const char* kDepthwiseConvOp = "DepthwiseConv";
 constexpr const char* kPointwiseConvOp = "PointwiseConv";
+/** A normalizing-flow coupling block as one op (doc/model-format.md section 6). */
+constexpr const char* kAffineCouplingOp = "AffineCoupling";
 
 /** Node attribute constructors. */
 onnx::AttributeProto attrInt(const std::string& name, int64_t value);

@@ -139,6 +139,17 @@ std::string addScalarConstant(onnx::GraphProto& graph, const std::string& name, 
     return name;
 }
 
+std::string addInt64Constant(onnx::GraphProto& graph, const std::string& name,
+                             const std::vector<int64_t>& values)
+{
+    auto* t = graph.add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::INT64);
+    t->add_dims(static_cast<int64_t>(values.size()));
+    t->set_raw_data(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(int64_t));
+    return name;
+}
+
 float epsilonOf(const onnx::NodeProto& node)
 {
     for (const auto& a : node.attribute())
@@ -306,6 +317,77 @@ onnx::NodeProto rewritePointwiseConv(const onnx::NodeProto& node, const onnx::Gr
                     node.output(0), {attrInts("kernel_shape", {1, 1})});
 }
 
+float slopeOf(const onnx::NodeProto& node)
+{
+    for (const auto& a : node.attribute())
+        if (a.name() == "slope")
+            return a.f();
+    return 0.f;  // the custom op's documented default
+}
+
+/** A node of one of our ops standing for part of a fused one, to be rewritten in turn. */
+onnx::NodeProto customNode(const std::string& opType, const std::string& name,
+                           const std::vector<std::string>& inputs, const std::string& output,
+                           const std::vector<onnx::AttributeProto>& attributes = {})
+{
+    onnx::NodeProto n = makeNode(opType, name, inputs, output, attributes);
+    n.set_domain(kCustomDomain);
+    return n;
+}
+
+std::vector<onnx::NodeProto> rewriteAffineCoupling(const onnx::NodeProto& node,
+                                                   onnx::GraphProto& graph, NameRegistry& names)
+{
+    requireInputs(node, 8);
+    const onnx::TensorProto& depthwise = findInitializer(graph, node.input(1), node);
+    const int64_t channels = elementCount(findInitializer(graph, node.input(5), node));
+    if (depthwise.dims_size() != 4 || depthwise.dims(2) % 2 != 1 || depthwise.dims(0) >= channels)
+        throw std::runtime_error("AffineCoupling '" + node.name() +
+                                 "': depthwise weight must be [S,1,k,k] with k odd and S < C");
+    const int64_t split = depthwise.dims(0), pad = depthwise.dims(2) / 2;
+    const std::string& out = node.output(0);
+    const std::string x1 = names.fresh(out + "/x1"), x2 = names.fresh(out + "/x2");
+    const std::string filtered = names.fresh(out + "/subnet_depthwise");
+    const std::string hidden = names.fresh(out + "/subnet_hidden");
+    const std::string subnet = names.fresh(out + "/subnet");
+    const std::string transformed = names.fresh(out + "/y2");
+    const std::string joined = names.fresh(out + "/joined");
+    const std::string sizes = names.fresh(node.name() + "/split_sizes");
+    addInt64Constant(graph, sizes, {split, channels - split});
+
+    // The op's definition, node by node; our own ops among them are rewritten in turn.
+    onnx::NodeProto splitNode = makeNode("Split", names.fresh(node.name() + "/split"),
+                                         {node.input(0), sizes}, x1, {attrInt("axis", 1)});
+    splitNode.add_output(x2);
+    std::vector<onnx::NodeProto> result{splitNode};
+    const auto append = [&](std::vector<onnx::NodeProto> nodes) {
+        for (auto& n : nodes)
+            result.push_back(std::move(n));
+    };
+    append(rewriteDepthwiseConv(
+        customNode(kDepthwiseConvOp, names.fresh(node.name() + "/subnet_depthwise"),
+                   {x1, node.input(1), node.input(2)}, filtered,
+                   {attrInts("padding", {pad, pad, pad, pad})}),
+        graph));
+    result.push_back(makeNode("LeakyRelu", names.fresh(node.name() + "/subnet_relu"), {filtered},
+                              hidden, {attrFloat("alpha", slopeOf(node))}));
+    result.push_back(rewritePointwiseConv(
+        customNode(kPointwiseConvOp, names.fresh(node.name() + "/subnet_project"),
+                   {hidden, node.input(3), node.input(4)}, subnet),
+        graph));
+    append(rewriteSoftClampAffine(
+        customNode("SoftClampAffine", names.fresh(node.name() + "/affine"), {x2, subnet},
+                   transformed, {attrFloat("clamp", clampOf(node))}),
+        graph, names));
+    result.push_back(makeNode("Concat", names.fresh(node.name() + "/concat"), {x1, transformed},
+                              joined, {attrInt("axis", 1)}));
+    append(rewriteChannelAffinePermute(
+        customNode("ChannelAffinePermute", node.name(),
+                   {joined, node.input(5), node.input(6), node.input(7)}, out),
+        graph, names));
+    return result;
+}
+
 // Initializers only the replaced nodes read (e.g. the unpermuted flow scale) would be dead weight.
 void removeUnreferencedInitializers(onnx::GraphProto& graph,
                                     const std::set<std::string>& candidates)
@@ -356,6 +438,8 @@ onnx::ModelProto toStandardOps(const onnx::ModelProto& model)
             replacement = rewriteDepthwiseConv(node, graph);
         else if (node.domain() == kCustomDomain && node.op_type() == kPointwiseConvOp)
             replacement = {rewritePointwiseConv(node, graph)};
+        else if (node.domain() == kCustomDomain && node.op_type() == kAffineCouplingOp)
+            replacement = rewriteAffineCoupling(node, graph, names);
         else
             throw std::runtime_error("no standard form for op " + node.domain() + "." +
                                      node.op_type() + " (node '" + node.name() + "')");

@@ -23,6 +23,9 @@ constexpr int64_t kStandardOpset = 17;
 - DepthwiseConv(X, W, B) -> Conv(X, W, B) with group = C and the same stride and padding.
 - PointwiseConv(X, W, B) -> Conv(X, W, B) with a 1x1 kernel.
 - SoftmaxLastAxis(X) -> Softmax(X, axis=-1).
+- AffineCoupling(X, DW, DB, PW, PB, scale, bias, perm) -> Split(X, [S, C-S]) -> the DepthwiseConv,
+  LeakyRelu(slope), PointwiseConv, SoftClampAffine, Concat and ChannelAffinePermute nodes of its
+  definition, each of ours rewritten as above.
 Every other node, every value name, the graph inputs and outputs and the metadata are kept; the
 LayerNormalization, Gather or Clip node keeps the replaced node's name and the helper nodes extend
 it

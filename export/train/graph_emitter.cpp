@@ -92,26 +92,33 @@ std::string GraphEmitter::layerNorm(const std::string& x, const torch::Tensor& g
                 {attrFloat("epsilon", float(epsilon))}, anomaly_export::kCustomDomain);
 }
 
-std::string GraphEmitter::channelAffinePermute(const std::string& x, const torch::Tensor& scale,
-                                               const torch::Tensor& bias,
-                                               const torch::Tensor& permutation)
+std::string GraphEmitter::affineCoupling(const std::string& x, const CouplingTensors& block)
 {
-    const auto perm = permutation.to(torch::kLong).contiguous();
-    const std::vector<int64_t> values(perm.data_ptr<int64_t>(),
-                                      perm.data_ptr<int64_t>() + perm.numel());
-    const std::string permName = b_.addInt64Initializer(b_.uniqueName("perm"), values);
-    return emit("ChannelAffinePermute",
-                {x, constant("affine_scale", scale), constant("affine_bias", bias), permName},
-                shape(x), {}, anomaly_export::kCustomDomain);
-}
-
-std::string GraphEmitter::softClampAffine(const std::string& x2, const std::string& a, float clamp)
-{
-    const Shape& xs = shape(x2);
-    const Shape& as = shape(a);
-    if (as.size() != 4 || as[1] != 2 * xs[1] || as[2] != xs[2] || as[3] != xs[3])
-        throw std::logic_error("softClampAffine: a must have twice the channels of x2");
-    return emit("SoftClampAffine", {x2, a}, xs, {attrFloat("clamp", clamp)},
+    const Shape& in = shape(x);
+    const int64_t split = block.depthwiseWeight.size(0), kernel = block.depthwiseWeight.size(2);
+    const int64_t rest = in[1] - split;
+    if (block.depthwiseWeight.dim() != 4 || block.depthwiseWeight.size(1) != 1 || rest < 1 ||
+        kernel % 2 != 1 || block.projectWeight.size(0) != 2 * rest ||
+        block.projectWeight.size(1) != split || block.scale.numel() != in[1])
+        throw std::logic_error("affineCoupling: weights do not match the input channels");
+    const auto perm = block.permutation.to(torch::kLong).contiguous();
+    const std::string permName = b_.addInt64Initializer(
+        b_.uniqueName("perm"),
+        std::vector<int64_t>(perm.data_ptr<int64_t>(), perm.data_ptr<int64_t>() + perm.numel()));
+    const std::vector<std::string> inputs{
+        x,
+        constant("w", block.depthwiseWeight),
+        constant("b", block.depthwiseBias),
+        constant("w", block.projectWeight.reshape({2 * rest, split, 1, 1})),
+        constant("b", block.projectBias),
+        constant("affine_scale", block.scale),
+        constant("affine_bias", block.offset),
+        permName};
+    // The two convolutions, as conv() counts them.
+    const double pixels = double(in[0] * in[2] * in[3]);
+    flops_ += 2.0 * pixels * double(split) * double(kernel * kernel + 2 * rest);
+    return emit(anomaly_export::kAffineCouplingOp, inputs, in,
+                {attrFloat("clamp", block.clamp), attrFloat("slope", block.slope)},
                 anomaly_export::kCustomDomain);
 }
 
@@ -174,21 +181,6 @@ std::string GraphEmitter::binaryConstant(const std::string& op, const std::strin
 std::string GraphEmitter::unary(const std::string& op, const std::string& x)
 {
     return emit(op, {x}, shape(x));
-}
-
-std::string GraphEmitter::leakyRelu(const std::string& x, float alpha)
-{
-    return emit("LeakyRelu", {x}, shape(x), {attrFloat("alpha", alpha)});
-}
-
-std::string GraphEmitter::sliceChannels(const std::string& x, int64_t begin, int64_t end)
-{
-    Shape out = shape(x);
-    out[1] = end - begin;
-    const std::string starts = b_.addInt64Initializer(b_.uniqueName("starts"), {begin});
-    const std::string ends = b_.addInt64Initializer(b_.uniqueName("ends"), {end});
-    const std::string axes = b_.addInt64Initializer(b_.uniqueName("axes"), {1});
-    return emit("Slice", {x, starts, ends, axes}, out);
 }
 
 std::string GraphEmitter::concatChannels(const std::vector<std::string>& xs)

@@ -15,6 +15,20 @@ namespace anomaly_train {
 
 using Shape = std::vector<int64_t>;  // [N, C, H, W]; N is tracked as 1
 
+/** The weights of one flow coupling block, in the order of the AffineCoupling op's inputs
+(doc/model-format.md section 6): S channels pass, R = C - S are transformed. */
+struct CouplingTensors
+{
+    torch::Tensor depthwiseWeight;  // [S, 1, k, k], k odd
+    torch::Tensor depthwiseBias;    // [S]
+    torch::Tensor projectWeight;    // [2R, S] or [2R, S, 1, 1]
+    torch::Tensor projectBias;      // [2R]
+    torch::Tensor scale, offset;    // [C]: the global affine
+    torch::Tensor permutation;      // [C] channel indices
+    float clamp = 0.f;              // of the soft-clamped log-scales
+    float slope = 0.f;              // negative slope of the subnet's leaky ReLU
+};
+
 class GraphEmitter
 {
 public:
@@ -42,11 +56,8 @@ public:
     /** org.opencv.anomaly.LayerNorm over channels. */
     std::string layerNorm(const std::string& x, const torch::Tensor& gamma,
                           const torch::Tensor& beta, double epsilon);
-    /** org.opencv.anomaly.ChannelAffinePermute. */
-    std::string channelAffinePermute(const std::string& x, const torch::Tensor& scale,
-                                     const torch::Tensor& bias, const torch::Tensor& permutation);
-    /** org.opencv.anomaly.SoftClampAffine: x2 * exp(clamp * tanh(a[:, :R])) + a[:, R:]. */
-    std::string softClampAffine(const std::string& x2, const std::string& a, float clamp);
+    /** One normalizing-flow coupling block as org.opencv.anomaly.AffineCoupling. */
+    std::string affineCoupling(const std::string& x, const CouplingTensors& block);
     std::string reshape(const std::string& x, const Shape& shapeWithZeroBatch);
     std::string transposeLast2(const std::string& x);
     std::string matmul(const std::string& a, const std::string& b);
@@ -57,8 +68,6 @@ public:
     std::string binaryConstant(const std::string& op, const std::string& x,
                                const torch::Tensor& value);
     std::string unary(const std::string& op, const std::string& x);
-    std::string leakyRelu(const std::string& x, float alpha);
-    std::string sliceChannels(const std::string& x, int64_t begin, int64_t end);
     std::string concatChannels(const std::vector<std::string>& xs);
     std::string upsample(const std::string& x, int64_t factor);
     std::string averagePool(const std::string& x, int64_t factor);

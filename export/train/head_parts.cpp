@@ -99,15 +99,11 @@ std::string exportFlowMap(GraphEmitter& g, FlowImpl& flow, const std::string& x)
     std::string z = x;
     for (const auto& module : *flow.blocks) {
         auto& block = *module->as<CouplingBlock>();
-        const auto x1 = g.sliceChannels(z, 0, block.split);
-        const auto x2 = g.sliceChannels(z, block.split, block.channels);
-        const auto hidden = g.leakyRelu(
-            g.conv(x1, block.depthwise->weight, block.depthwise->bias, block.split), 0.1f);
-        // The subnet's output factor 0.1 is folded into the last layer.
-        const auto a = g.pointwise(hidden, block.project->weight * 0.1, block.project->bias * 0.1);
-        const auto y2 = g.softClampAffine(x2, a, float(block.clamp));
-        z = g.channelAffinePermute(g.concatChannels({x1, y2}), block.globalScale(), block.offset,
-                                   block.permutation);
+        // The subnet's output factor 0.1 is folded into its last layer.
+        z = g.affineCoupling(
+            z, {block.depthwise->weight, block.depthwise->bias, block.project->weight * 0.1,
+                block.project->bias * 0.1, block.globalScale(), block.offset, block.permutation,
+                float(block.clamp), float(CouplingBlockImpl::kSubnetSlope)});
     }
     return g.channelMean(g.binary("Mul", z, z), 0.5f);
 }

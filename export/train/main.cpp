@@ -10,6 +10,7 @@
 #include "trainer.hpp"
 
 #include <opencv2/anomaly/dataset.hpp>
+#include <opencv2/anomaly/model_io.hpp>
 #include <opencv2/core/utils/filesystem.hpp>
 
 #include <csignal>
@@ -198,7 +199,9 @@ int run(const CommandLine& cli)
     auto setMeta = [&](const std::string& k, const std::string& v) { builder->setMetadata(k, v); };
     const auto buildModel = [&](const StatisticsScoreImpl* withStatistics) {
         builder = buildMergedModel(backbone.model, *head, backbone.geometry, withStatistics);
-        setMeta("anomaly.format_version", "1.3");
+        // The version of the runtime built beside the tool: the graph uses its ops.
+        setMeta("anomaly.format_version", std::to_string(cv::anomaly::formatVersionMajor()) + "." +
+                                              std::to_string(cv::anomaly::formatVersionMinor()));
         setMeta("anomaly.input_width", std::to_string(imageSize));
         setMeta("anomaly.input_height", std::to_string(imageSize));
         setMeta("anomaly.color_order", backbone.spec.rgb ? "RGB" : "BGR");

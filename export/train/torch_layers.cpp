@@ -111,7 +111,8 @@ std::pair<torch::Tensor, torch::Tensor> CouplingBlockImpl::forward(const torch::
     const auto x1 = x.narrow(1, 0, split);
     const auto x2 = x.narrow(1, split, rest);
     const auto a =
-        0.1 * project(F::leaky_relu(depthwise(x1), F::LeakyReLUFuncOptions().negative_slope(0.1)));
+        0.1 * project(F::leaky_relu(depthwise(x1),
+                                    F::LeakyReLUFuncOptions().negative_slope(kSubnetSlope)));
     const auto s = clamp * torch::tanh(a.narrow(1, 0, rest));
     const auto y2 = x2 * torch::exp(s) + a.narrow(1, rest, rest);
     const auto g = globalScale();

@@ -65,6 +65,8 @@ public:
     std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& x);
     /** g = 0.1 * softplus_{beta=0.5}(gamma), the global scale. */
     torch::Tensor globalScale() const;
+    /** Negative slope of the subnet's leaky ReLU. */
+    static constexpr double kSubnetSlope = 0.1;
     int64_t channels, split, kernel;
     float clamp;
     torch::nn::Conv2d depthwise{nullptr};

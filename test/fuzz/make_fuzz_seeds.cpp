@@ -40,6 +40,13 @@ opencv_test::TestModel customOpModel()
            "org.opencv.anomaly");
     m.floatTensor("pw_w", {1, 1, 1, 1}, {0.5f});
     m.node("PointwiseConv", {"smoothed", "pw_w", "b"}, {"mixed"}, {}, "org.opencv.anomaly");
+    m.floatTensor("pw2_w", {2, 1, 1, 1}, {0.5f, -0.5f});
+    m.floatTensor("pair_g", {2}, {1.f, 0.5f});
+    m.floatTensor("pair_b", {2}, {0.f, 0.1f});
+    m.int64Tensor("pair_p", {1, 0});
+    m.node("AffineCoupling", {"pair", "dw_w", "b", "pw2_w", "pair_b", "pair_g", "pair_b", "pair_p"},
+           {"flowed"}, {TestAttr::real("clamp", 2.f), TestAttr::real("slope", 0.1f)},
+           "org.opencv.anomaly");
     return m;
 }
 

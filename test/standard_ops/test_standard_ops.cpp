@@ -128,6 +128,34 @@ onnx::ModelProto pointwiseConvModel()
     return b.model();
 }
 
+// image [N,6,5,7] -> flow/AffineCoupling (3 channels pass, 3 are transformed; 3x3 subnet
+// kernel) -> "coupled".
+onnx::ModelProto affineCouplingModel()
+{
+    OnnxGraphBuilder b("coupling");
+    b.addInput("image", {-1, kChannels, 5, 7});
+    const auto pattern = [](size_t n, float step, float offset) {
+        std::vector<float> v(n);
+        for (size_t i = 0; i < n; ++i)
+            v[i] = step * float(int(i % 7) - 3) + offset;
+        return v;
+    };
+    b.addInitializer("dw", {3, 1, 3, 3}, pattern(27, 0.2f, 0.05f).data());
+    b.addInitializer("db", {3}, pattern(3, 0.1f, 0.f).data());
+    b.addInitializer("pw", {6, 3, 1, 1}, pattern(18, 0.5f, 0.1f).data());
+    b.addInitializer("pb", {6}, pattern(6, 0.2f, 0.f).data());
+    b.addInitializer("scale", {kChannels}, pattern(kChannels, 0.1f, 1.f).data());
+    b.addInitializer("bias", {kChannels}, pattern(kChannels, 0.3f, 0.f).data());
+    b.addInt64Initializer("perm", kPerm);
+    b.addNode(anomaly_export::kAffineCouplingOp,
+              {"image", "dw", "db", "pw", "pb", "scale", "bias", "perm"}, "coupled",
+              {anomaly_export::attrFloat("clamp", 1.5f), anomaly_export::attrFloat("slope", 0.1f)},
+              anomaly_export::kCustomDomain);
+    b.model().mutable_graph()->mutable_node(0)->set_name("flow/AffineCoupling_0");
+    b.addOutput("coupled", {-1, kChannels, 5, 7});
+    return b.model();
+}
+
 // image [N,6,3,4] -> local/SoftmaxLastAxis -> "weights".
 onnx::ModelProto softmaxModel()
 {
@@ -195,6 +223,14 @@ std::map<std::string, torch::Tensor> evaluateStandardGraph(const onnx::ModelProt
         } else if (n.op_type() == "Softmax") {
             const auto* axis = attribute(n, "axis");
             out = torch::softmax(in(0), axis ? axis->i() : -1);
+        } else if (n.op_type() == "LeakyRelu") {
+            const auto* alpha = attribute(n, "alpha");
+            out = torch::leaky_relu(in(0), alpha ? alpha->f() : 0.01);
+        } else if (n.op_type() == "Concat") {
+            std::vector<torch::Tensor> parts;
+            for (int k = 0; k < n.input_size(); ++k)
+                parts.push_back(in(k));
+            out = torch::cat(parts, attribute(n, "axis")->i());
         } else if (n.op_type() == "Tanh") {
             out = torch::tanh(in(0));
         } else if (n.op_type() == "Exp") {
@@ -212,10 +248,20 @@ std::map<std::string, torch::Tensor> evaluateStandardGraph(const onnx::ModelProt
             out = torch::conv2d(padded, in(1), n.input_size() > 2 ? in(2) : torch::Tensor(),
                                 torch::IntArrayRef{stride, stride}, torch::IntArrayRef{0, 0},
                                 torch::IntArrayRef{1, 1}, group ? group->i() : 1);
-        } else if (n.op_type() == "Split") {  // no split sizes: equal parts, one per output
+        } else if (n.op_type() == "Split") {  // sizes from the second input, else equal parts
             const auto* axis = attribute(n, "axis");
-            EXPECT_EQ(n.input_size(), 1) << n.name();
-            const auto parts = in(0).chunk(n.output_size(), axis ? axis->i() : 0);
+            const int64_t dim = axis ? axis->i() : 0;
+            std::vector<torch::Tensor> parts;
+            if (n.input_size() == 2) {
+                const torch::Tensor sizes = in(1);
+                parts = in(0).split_with_sizes(
+                    std::vector<int64_t>(sizes.data_ptr<int64_t>(),
+                                         sizes.data_ptr<int64_t>() + sizes.numel()),
+                    dim);
+            } else {
+                parts = in(0).chunk(n.output_size(), dim);
+            }
+            EXPECT_EQ(int(parts.size()), n.output_size()) << n.name();
             for (int k = 1; k < n.output_size(); ++k)
                 values[n.output(k)] = parts[size_t(k)];
             out = parts[0];
@@ -494,6 +540,31 @@ TEST(StandardOps, ConvolutionsAreWrittenAsTheCustomOpOnlyWhereItApplies)
     EXPECT_EQ(intsAttribute(node, "pads"), (std::vector<int64_t>{0, 0, 1, 1}));
     ASSERT_NE(attribute(node, "group"), nullptr);
     EXPECT_EQ(attribute(node, "group")->i(), 1);
+}
+
+TEST(StandardOps, AffineCouplingBecomesTheNodesOfItsDefinitionAndMatchesOpenCvAtBatch2)
+{
+    const onnx::ModelProto original = affineCouplingModel();
+    const onnx::ModelProto rewritten = anomaly_export::toStandardOps(original);
+    EXPECT_NO_THROW(onnx::checker::check_model(rewritten));
+    std::vector<std::string> ops;
+    for (const auto& n : rewritten.graph().node()) {
+        EXPECT_TRUE(n.domain().empty()) << n.name();
+        EXPECT_EQ(n.name().rfind("flow/", 0), 0u) << n.name() << " lost its stage prefix";
+        ops.push_back(n.op_type());
+    }
+    EXPECT_EQ(
+        ops, (std::vector<std::string>{"Split", "Conv", "LeakyRelu", "Conv", "Split", "Tanh", "Mul",
+                                       "Exp", "Mul", "Add", "Concat", "Gather", "Mul", "Add"}));
+    EXPECT_EQ(rewritten.graph().node(int(ops.size()) - 1).output(0), "coupled");
+    EXPECT_EQ(intsAttribute(rewritten.graph().node(1), "pads"), (std::vector<int64_t>{1, 1, 1, 1}));
+
+    torch::manual_seed(13);
+    const torch::Tensor image = torch::randn({2, kChannels, 5, 7});
+    const BothRuns runs = runBoth(original, image, {"coupled"});
+    const double scale = runs.standard.at("coupled").abs().max().item<double>();
+    ASSERT_GT(scale, 0.5);
+    EXPECT_LT(maxAbsDifference(runs.openCv[0], runs.standard.at("coupled")), 1e-5 * scale);
 }
 
 TEST(StandardOps, SoftmaxLastAxisBecomesSoftmaxOverTheLastAxisAndMatchesOpenCv)

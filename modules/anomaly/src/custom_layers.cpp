@@ -1,6 +1,7 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "custom_layers.hpp"
 
+#include "affine_coupling_layer.hpp"
 #include "depthwise_conv_layer.hpp"
 #include "pointwise_conv_layer.hpp"
 #include "precomp.hpp"
@@ -335,6 +336,8 @@ void registerCustomLayers()
             dnn::LayerFactory::registerLayer(kDepthwiseConvType, DepthwiseConvLayer::create);
         if (!dnn::LayerFactory::isLayerRegistered(kPointwiseConvType))
             dnn::LayerFactory::registerLayer(kPointwiseConvType, PointwiseConvLayer::create);
+        if (!dnn::LayerFactory::isLayerRegistered(kAffineCouplingType))
+            dnn::LayerFactory::registerLayer(kAffineCouplingType, AffineCouplingLayer::create);
     });
 }
 
