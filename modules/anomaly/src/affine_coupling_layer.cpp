@@ -62,10 +62,6 @@ AffineCouplingLayer::AffineCouplingLayer(const dnn::LayerParams& params) : Singl
                             "(depthwise weight and bias, projection weight and bias, scale, "
                             "bias, perm), got %d",
                             what, int(kBlobCount), int(blobs.size())));
-    for (int i = 0; i < kPerm; ++i)
-        if (blobs[i].depth() != CV_32F)
-            CV_Error(Error::StsBadArg,
-                     cv::format("AffineCoupling '%s': initializer %d must be float", what, i + 1));
     const Mat &dw = blobs[kDepthwiseWeight], &pw = blobs[kProjectWeight];
     if (dw.dims != 4 || dw.size[0] < 1 || dw.size[1] != 1 || dw.size[2] != dw.size[3] ||
         dw.size[2] % 2 != 1)
@@ -81,6 +77,10 @@ AffineCouplingLayer::AffineCouplingLayer(const dnn::LayerParams& params) : Singl
                  cv::format("AffineCoupling '%s': %d scale values leave no channels for the "
                             "%d depthwise kernels to transform",
                             what, channels_, split_));
+    for (int i = 0; i < kPerm; ++i)
+        if (blobs[i].depth() != CV_32F)
+            CV_Error(Error::StsBadArg,
+                     cv::format("AffineCoupling '%s': initializer %d must be float", what, i + 1));
     if (int(blobs[kDepthwiseBias].total()) != split_)
         CV_Error(
             Error::StsBadArg,
