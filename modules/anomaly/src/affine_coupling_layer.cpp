@@ -6,6 +6,8 @@
 
 #include "precomp.hpp"
 
+#include <opencv2/core/hal/intrin.hpp>
+
 #include <opencv2/dnn/shape_utils.hpp>
 
 #include <algorithm>
@@ -44,8 +46,18 @@ void packLeakyPanels(const float* rows, int channels, size_t pixels, int columns
         const int count = int(std::min<size_t>(columns, pixels - first));
         for (int c = 0; c < channels; ++c, panels += columns) {
             const float* src = rows + size_t(c) * pixels + first;
-            for (int j = 0; j < count; ++j)
-                panels[j] = src[j] >= 0.f ? src[j] : src[j] * slope;
+            // max(v, 0) + slope * min(v, 0): the leaky ReLU exactly, without a branch per value
+            // (a compare-and-jump on random signs cost more than the whole 1x1 product).
+            int j = 0;
+#if CV_SIMD
+            const v_float32 zero = vx_setzero_f32(), vSlope = vx_setall_f32(slope);
+            for (; j + v_float32::nlanes <= count; j += v_float32::nlanes) {
+                const v_float32 v = vx_load(src + j);
+                v_store(panels + j, v_fma(v_min(v, zero), vSlope, v_max(v, zero)));
+            }
+#endif
+            for (; j < count; ++j)
+                panels[j] = std::max(src[j], 0.f) + slope * std::min(src[j], 0.f);
             std::fill(panels + count, panels + columns, 0.f);
         }
     }
