@@ -88,33 +88,64 @@ void LayerNormLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
     const Mat& x = inputs[0];
     const int batch = x.size[0], channels = x.size[1];
     const int plane = x.size[2] * x.size[3];
+    const size_t stride = size_t(plane);
     const float* gamma = blobs[0].ptr<float>();
     const float* beta = blobs[1].ptr<float>();
+    const float invChannels = 1.f / float(channels), epsilon = epsilon_;
 
-    // Pixels are independent; within a pixel the channel values are plane-strided in NCHW.
-    parallel_for_(
-        Range(0, batch * plane),
-        [&](const Range& r) {
-            for (int idx = r.start; idx < r.end; ++idx) {
-                const int n = idx / plane, p = idx % plane;
-                const float* src = x.ptr<float>(n) + p;
-                float* dst = y.ptr<float>(n) + p;
-                double sum = 0, sumSq = 0;
-                for (int c = 0; c < channels; ++c) {
-                    const double v = src[size_t(c) * plane];
-                    sum += v;
-                    sumSq += v * v;
-                }
-                const double mean = sum / channels;
-                const double var = std::max(sumSq / channels - mean * mean, 0.0);
-                const float invStd = float(1.0 / std::sqrt(var + epsilon_));
-                const float m = float(mean);
+    // Pixels are independent, and adjacent pixels are adjacent within each channel's plane: a
+    // vector holds adjacent pixels and walks the channels, two passes (the mean, then the spread
+    // around it, which stays exact when the mean is large against the spread). A task takes a
+    // run of pixels of one image, so that even the transformer's 16x16 planes are shared by the
+    // threads. The scalar tail repeats the vector operations in the same order, so a pixel's
+    // values do not depend on where it falls.
+    constexpr int kRunPixels = 64;
+    const int runs = (plane + kRunPixels - 1) / kRunPixels;
+    parallel_for_(Range(0, batch * runs), [&](const Range& r) {
+        for (int task = r.start; task < r.end; ++task) {
+            const int n = task / runs, first = task % runs * kRunPixels;
+            const int end = std::min(plane, first + kRunPixels);
+            const float* src = x.ptr<float>(n);
+            float* dst = y.ptr<float>(n);
+            int p = first;
+#if CV_SIMD
+            const int lanes = v_float32::nlanes;
+            const v_float32 vInvChannels = vx_setall_f32(invChannels),
+                            vEpsilon = vx_setall_f32(epsilon), one = vx_setall_f32(1.f);
+            for (; p + lanes <= end; p += lanes) {
+                v_float32 sum = vx_setzero_f32();
                 for (int c = 0; c < channels; ++c)
-                    dst[size_t(c) * plane] =
-                        (src[size_t(c) * plane] - m) * invStd * gamma[c] + beta[c];
+                    sum += vx_load(src + c * stride + p);
+                const v_float32 mean = sum * vInvChannels;
+                v_float32 spread = vx_setzero_f32();
+                for (int c = 0; c < channels; ++c) {
+                    const v_float32 d = vx_load(src + c * stride + p) - mean;
+                    spread += d * d;
+                }
+                const v_float32 invStd = one / v_sqrt(spread * vInvChannels + vEpsilon);
+                for (int c = 0; c < channels; ++c)
+                    v_store(dst + c * stride + p, (vx_load(src + c * stride + p) - mean) * invStd *
+                                                          vx_setall_f32(gamma[c]) +
+                                                      vx_setall_f32(beta[c]));
             }
-        },
-        double(batch * plane) / 4096);
+#endif
+            for (; p < end; ++p) {
+                float sum = 0.f;
+                for (int c = 0; c < channels; ++c)
+                    sum += src[c * stride + p];
+                const float mean = sum * invChannels;
+                float spread = 0.f;
+                for (int c = 0; c < channels; ++c) {
+                    const float d = src[c * stride + p] - mean;
+                    spread += d * d;
+                }
+                const float invStd = 1.f / std::sqrt(spread * invChannels + epsilon);
+                for (int c = 0; c < channels; ++c)
+                    dst[c * stride + p] =
+                        (src[c * stride + p] - mean) * invStd * gamma[c] + beta[c];
+            }
+        }
+    });
 }
 
 ChannelAffinePermuteLayer::ChannelAffinePermuteLayer(const dnn::LayerParams& params)

@@ -23,16 +23,18 @@ Mat randomBlob(RNG& rng, int batch)
     return blob;
 }
 
-TestModel layerNormModel(const std::vector<float>& gamma, const std::vector<float>& beta, float eps)
+TestModel layerNormModel(const std::vector<float>& gamma, const std::vector<float>& beta, float eps,
+                         int height = H, int width = W)
 {
+    const int64_t channels = int64_t(gamma.size());
     TestModel m;
     m.useCustomDomain();
-    m.input("x", {-1, C, H, W});
+    m.input("x", {-1, channels, height, width});
     m.floatTensor("gamma", {int64_t(gamma.size())}, gamma);
     m.floatTensor("beta", {int64_t(beta.size())}, beta);
     m.node("LayerNorm", {"x", "gamma", "beta"}, {"y"}, {TestAttr::real("epsilon", eps)},
            "org.opencv.anomaly");
-    m.output("y", {-1, C, H, W});
+    m.output("y", {-1, channels, height, width});
     return m;
 }
 
@@ -201,6 +203,38 @@ TEST(Anomaly_CustomLayers, layer_norm_matches_reference_on_random_inputs)
                 }
         EXPECT_LE(maxErr, 1e-4) << "batch " << batch;
     }
+}
+
+TEST(Anomaly_CustomLayers, layer_norm_stays_exact_when_the_mean_is_large_against_the_spread)
+{
+    // The transformer's token shape (128 channels on 16x16, several runs of pixels per image),
+    // values around 1000 with a spread of 1: a one-pass float variance E[x^2] - E[x]^2 would lose
+    // every digit of it (1e6 against 1 in a 24-bit mantissa).
+    const int channels = 128, height = 16, width = 16;
+    RNG rng(14);
+    const std::vector<float> gamma(channels, 1.f), beta(channels, 0.f);
+    dnn::Net net = importWithCustomLayers(layerNormModel(gamma, beta, 1e-5f, height, width));
+    const int shape[] = {1, channels, height, width};
+    Mat x(4, shape, CV_32F);
+    rng.fill(x, RNG::NORMAL, 1000.0, 1.0);
+    net.setInput(x);
+    const Mat y = net.forward();
+    double maxErr = 0;
+    for (int p = 0; p < height * width; ++p) {
+        double mean = 0, var = 0;
+        for (int c = 0; c < channels; ++c)
+            mean += x.ptr<float>(0, c)[p];
+        mean /= channels;
+        for (int c = 0; c < channels; ++c)
+            var += (x.ptr<float>(0, c)[p] - mean) * (x.ptr<float>(0, c)[p] - mean);
+        var /= channels;
+        for (int c = 0; c < channels; ++c)
+            maxErr =
+                std::max(maxErr, std::abs((x.ptr<float>(0, c)[p] - mean) / std::sqrt(var + 1e-5) -
+                                          y.ptr<float>(0, c)[p]));
+    }
+    // The inputs themselves carry float rounding of 1000 * 6e-8 = 6e-5 against a spread of 1.
+    EXPECT_LE(maxErr, 1e-3);
 }
 
 TEST(Anomaly_CustomLayers, channel_affine_permute_matches_reference_on_random_inputs)
