@@ -166,25 +166,37 @@ void PointwiseConvLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
     const int stripGroups =
         std::min(strips, std::max(1, (4 * getNumThreads() + blockTasks - 1) / blockTasks));
 
-    parallel_for_(Range(0, blockTasks * stripGroups), [&](const Range& r) {
-        AutoBuffer<float> panelBuffer(size_t(blockPanels) * depth * columns),
-            tail(size_t(kTileRows) * columns);
-        for (int task = r.start; task < r.end; ++task) {
-            const int group = task % stripGroups, blockTask = task / stripGroups;
-            const int n = blockTask / blocks, block = blockTask % blocks;
-            const size_t firstPixel = size_t(block) * blockPanels * columns;
-            const size_t blockPixels = std::min(size_t(blockPanels) * columns, pixels - firstPixel);
-            for (size_t first = 0; first < blockPixels; first += size_t(columns))
-                pointwise::packPanel(
-                    x.ptr<float>(n), depth, pixels, firstPixel + first,
-                    int(std::min<size_t>(columns, blockPixels - first)), columns,
-                    panelBuffer.data() + first / size_t(columns) * size_t(depth) * columns);
-            weights_.multiplyPanels(kernel, panelBuffer.data(), blockPixels,
-                                    group * strips / stripGroups,
-                                    (group + 1) * strips / stripGroups, clamp_.lo, clamp_.hi,
-                                    y.ptr<float>(n) + firstPixel, pixels, tail.data());
-        }
-    });
+    // Ranges of whole blocks where the strips are split (a task per strip group and thread
+    // would pack the same block once per group).
+    const double rangesWanted =
+        stripGroups > 1 ? double(blockTasks) * getNumThreads() : double(blockTasks);
+    parallel_for_(
+        Range(0, blockTasks * stripGroups),
+        [&](const Range& r) {
+            AutoBuffer<float> panelBuffer(size_t(blockPanels) * depth * columns),
+                tail(size_t(kTileRows) * columns);
+            int packedBlockTask = -1;
+            for (int task = r.start; task < r.end; ++task) {
+                const int group = task % stripGroups, blockTask = task / stripGroups;
+                const int n = blockTask / blocks, block = blockTask % blocks;
+                const size_t firstPixel = size_t(block) * blockPanels * columns;
+                const size_t blockPixels =
+                    std::min(size_t(blockPanels) * columns, pixels - firstPixel);
+                // Consecutive tasks of a range share a block when the strips are split.
+                for (size_t first = 0; blockTask != packedBlockTask && first < blockPixels;
+                     first += size_t(columns))
+                    pointwise::packPanel(
+                        x.ptr<float>(n), depth, pixels, firstPixel + first,
+                        int(std::min<size_t>(columns, blockPixels - first)), columns,
+                        panelBuffer.data() + first / size_t(columns) * size_t(depth) * columns);
+                packedBlockTask = blockTask;
+                weights_.multiplyPanels(kernel, panelBuffer.data(), blockPixels,
+                                        group * strips / stripGroups,
+                                        (group + 1) * strips / stripGroups, clamp_.lo, clamp_.hi,
+                                        y.ptr<float>(n) + firstPixel, pixels, tail.data());
+            }
+        },
+        rangesWanted);
 }
 
 bool PointwiseConvLayer::setActivation(const Ptr<dnn::ActivationLayer>& layer)
