@@ -87,6 +87,11 @@ ConvolutionNode convolutionNode(int64_t inChannels, int64_t outChannels, int64_t
     const bool unpadded = std::all_of(pads.begin(), pads.end(), [](int64_t p) { return p == 0; });
     if (group == 1 && kernelH == 1 && kernelW == 1 && stride == 1 && unpadded)
         return {kPointwiseConvOp, kCustomDomain, {}, true};
+    if (group == 1)
+        return {kDenseConvOp,
+                kCustomDomain,
+                {attrInt("stride", stride), attrInts("padding", pads)},
+                true};
     return {"Conv",
             "",
             {attrInts("kernel_shape", {kernelH, kernelW}), attrInts("strides", {stride, stride}),

@@ -17,11 +17,13 @@ constexpr const char* kCustomDomain = "org.opencv.anomaly";
 constexpr int64_t kCustomDomainVersion = 1;
 
 /** The custom convolution ops (doc/model-format.md section 6): OpenCV 4.6 runs depthwise
-convolutions at about 1 GFLOP/s except 3x3 kernels on wide planes, and 1x1 convolutions at a third
-of what a core multiplies. DepthwiseConv: X [N,C,H,W], W [C,1,kh,kw], B [C]; PointwiseConv:
-X [N,I,H,W], W [O,I,1,1], B [O]. */
+convolutions at about 1 GFLOP/s except 3x3 kernels on wide planes, 1x1 convolutions at a third of
+what a core multiplies, and convolutions of few input channels (a stem) slower still, behind a
+Padding layer where the padding is asymmetric. DepthwiseConv: X [N,C,H,W], W [C,1,kh,kw], B [C];
+PointwiseConv: X [N,I,H,W], W [O,I,1,1], B [O]; DenseConv: X [N,C,H,W], W [O,C,kh,kw], B [O]. */
 constexpr const char* kDepthwiseConvOp = "DepthwiseConv";
 constexpr const char* kPointwiseConvOp = "PointwiseConv";
+constexpr const char* kDenseConvOp = "DenseConv";
 /** A normalizing-flow coupling block as one op (doc/model-format.md section 6). */
 constexpr const char* kAffineCouplingOp = "AffineCoupling";
 
@@ -44,7 +46,8 @@ struct ConvolutionNode
 /** How the writers express a convolution of `inChannels` into `outChannels` in `group` groups
 with a kernelH x kernelW kernel, one stride for both axes and zero padding {top, left, bottom,
 right}: DepthwiseConv for one input channel per group and output channel, PointwiseConv for a 1x1
-kernel without stride, padding or groups, ONNX Conv otherwise. */
+kernel without stride, padding or groups, DenseConv for any other convolution of one group, ONNX
+Conv otherwise (groups of several channels). */
 ConvolutionNode convolutionNode(int64_t inChannels, int64_t outChannels, int64_t group,
                                 int64_t kernelH, int64_t kernelW, int64_t stride,
                                 const std::vector<int64_t>& pads);

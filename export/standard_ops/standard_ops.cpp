@@ -279,13 +279,16 @@ onnx::NodeProto rewriteSoftmaxLastAxis(const onnx::NodeProto& node)
     return makeNode("Softmax", node.name(), {node.input(0)}, node.output(0), {attrInt("axis", -1)});
 }
 
-std::vector<onnx::NodeProto> rewriteDepthwiseConv(const onnx::NodeProto& node,
-                                                  const onnx::GraphProto& graph)
+/** DepthwiseConv (group C) and DenseConv (group 1): the same inputs; ONNX Conv with that group,
+stride and padding is the op's definition. */
+std::vector<onnx::NodeProto> rewriteStridedConv(const onnx::NodeProto& node,
+                                                const onnx::GraphProto& graph, bool depthwise)
 {
     requireInputs(node, 3);
     const onnx::TensorProto& weight = findInitializer(graph, node.input(1), node);
-    if (weight.dims_size() != 4 || weight.dims(1) != 1)
-        throw std::runtime_error("DepthwiseConv '" + node.name() + "': weight must be [C,1,kh,kw]");
+    if (weight.dims_size() != 4 || (depthwise && weight.dims(1) != 1))
+        throw std::runtime_error(node.op_type() + " '" + node.name() + "': weight must be " +
+                                 (depthwise ? "[C,1,kh,kw]" : "[O,C,kh,kw]"));
     int64_t stride = 1;
     std::vector<int64_t> padding = {0, 0, 0, 0};
     for (const auto& a : node.attribute()) {
@@ -295,14 +298,13 @@ std::vector<onnx::NodeProto> rewriteDepthwiseConv(const onnx::NodeProto& node,
             padding.assign(a.ints().begin(), a.ints().end());
     }
     if (stride < 1 || padding.size() != 4)
-        throw std::runtime_error("DepthwiseConv '" + node.name() +
+        throw std::runtime_error(node.op_type() + " '" + node.name() +
                                  "': needs stride >= 1 and 4 padding values");
-    // The same inputs: ONNX Conv with one group per channel is the op's definition.
     onnx::NodeProto conv =
         makeNode("Conv", node.name(), {node.input(0), node.input(1), node.input(2)}, node.output(0),
                  {attrInts("kernel_shape", {weight.dims(2), weight.dims(3)}),
                   attrInts("strides", {stride, stride}), attrInts("pads", padding),
-                  attrInt("group", weight.dims(0))});
+                  attrInt("group", depthwise ? weight.dims(0) : 1)});
     return {conv};
 }
 
@@ -364,11 +366,11 @@ std::vector<onnx::NodeProto> rewriteAffineCoupling(const onnx::NodeProto& node,
         for (auto& n : nodes)
             result.push_back(std::move(n));
     };
-    append(rewriteDepthwiseConv(
+    append(rewriteStridedConv(
         customNode(kDepthwiseConvOp, names.fresh(node.name() + "/subnet_depthwise"),
                    {x1, node.input(1), node.input(2)}, filtered,
                    {attrInts("padding", {pad, pad, pad, pad})}),
-        graph));
+        graph, true));
     result.push_back(makeNode("LeakyRelu", names.fresh(node.name() + "/subnet_relu"), {filtered},
                               hidden, {attrFloat("alpha", slopeOf(node))}));
     result.push_back(rewritePointwiseConv(
@@ -435,9 +437,11 @@ onnx::ModelProto toStandardOps(const onnx::ModelProto& model)
         else if (node.domain() == kCustomDomain && node.op_type() == "SoftmaxLastAxis")
             replacement = {rewriteSoftmaxLastAxis(node)};
         else if (node.domain() == kCustomDomain && node.op_type() == kDepthwiseConvOp)
-            replacement = rewriteDepthwiseConv(node, graph);
+            replacement = rewriteStridedConv(node, graph, true);
         else if (node.domain() == kCustomDomain && node.op_type() == kPointwiseConvOp)
             replacement = {rewritePointwiseConv(node, graph)};
+        else if (node.domain() == kCustomDomain && node.op_type() == kDenseConvOp)
+            replacement = rewriteStridedConv(node, graph, false);
         else if (node.domain() == kCustomDomain && node.op_type() == kAffineCouplingOp)
             replacement = rewriteAffineCoupling(node, graph, names);
         else

@@ -22,6 +22,7 @@ constexpr int64_t kStandardOpset = 17;
 - SoftClampAffine(X2, A) -> Split(A) -> Tanh -> Mul(clamp) -> Exp -> Mul(X2) -> Add;
 - DepthwiseConv(X, W, B) -> Conv(X, W, B) with group = C and the same stride and padding.
 - PointwiseConv(X, W, B) -> Conv(X, W, B) with a 1x1 kernel.
+- DenseConv(X, W, B) -> Conv(X, W, B) with group 1 and the same stride and padding.
 - SoftmaxLastAxis(X) -> Softmax(X, axis=-1).
 - AffineCoupling(X, DW, DB, PW, PB, scale, bias, perm) -> Split(X, [S, C-S]) -> the DepthwiseConv,
   LeakyRelu(slope), PointwiseConv, SoftClampAffine, Concat and ChannelAffinePermute nodes of its

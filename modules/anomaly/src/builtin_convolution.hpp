@@ -4,6 +4,8 @@
 #ifndef OPENCV_ANOMALY_BUILTIN_CONVOLUTION_HPP
 #define OPENCV_ANOMALY_BUILTIN_CONVOLUTION_HPP
 
+#include "convolution_geometry.hpp"
+
 #include <opencv2/dnn.hpp>
 
 namespace cv {
@@ -26,15 +28,6 @@ private:
 
 /** Whether a BuiltinConvolutionScope asks for built-in layers on this thread. */
 bool builtinConvolutionRequested();
-
-/** Kernel, stride, zero padding and groups of a convolution op whose params hold the weight and
-bias blobs. */
-struct ConvolutionGeometry
-{
-    int kernelH, kernelW, stride;
-    int padTop, padLeft, padBottom, padRight;
-    int group;
-};
 
 /** OpenCV's Convolution layer computing the op described by params.blobs (weight, bias) and g, or
 an empty pointer where it cannot: OpenCV 4.6's convolution layer refuses padding that differs

@@ -2,6 +2,7 @@
 #include "custom_layers.hpp"
 
 #include "affine_coupling_layer.hpp"
+#include "dense_conv_layer.hpp"
 #include "depthwise_conv_layer.hpp"
 #include "pointwise_conv_layer.hpp"
 #include "precomp.hpp"
@@ -367,6 +368,8 @@ void registerCustomLayers()
             dnn::LayerFactory::registerLayer(kDepthwiseConvType, DepthwiseConvLayer::create);
         if (!dnn::LayerFactory::isLayerRegistered(kPointwiseConvType))
             dnn::LayerFactory::registerLayer(kPointwiseConvType, PointwiseConvLayer::create);
+        if (!dnn::LayerFactory::isLayerRegistered(kDenseConvType))
+            dnn::LayerFactory::registerLayer(kDenseConvType, DenseConvLayer::create);
         if (!dnn::LayerFactory::isLayerRegistered(kAffineCouplingType))
             dnn::LayerFactory::registerLayer(kAffineCouplingType, AffineCouplingLayer::create);
     });

@@ -113,46 +113,15 @@ DepthwiseConvLayer::DepthwiseConvLayer(const dnn::LayerParams& params) : SingleO
         CV_Error(Error::StsBadArg,
                  cv::format("DepthwiseConv '%s': bias must be a float initializer with %d values",
                             what, weight.size[0]));
-    kernelH_ = weight.size[2];
-    kernelW_ = weight.size[3];
-
-    stride_ = params.get<int>("stride", 1);
-    if (stride_ < 1 || stride_ > 16)
-        CV_Error(Error::StsBadArg,
-                 cv::format("DepthwiseConv '%s': stride must be in 1..16, got %d", what, stride_));
-
-    int pads[4] = {0, 0, 0, 0};
-    if (params.has("padding")) {
-        const dnn::DictValue& padding = params.get("padding");
-        if (padding.size() != 4)
-            CV_Error(
-                Error::StsBadArg,
-                cv::format("DepthwiseConv '%s': padding must be [top, left, bottom, right]", what));
-        for (int i = 0; i < 4; ++i)
-            pads[i] = padding.get<int>(i);
-    }
-    // A pad as large as the kernel would give outputs that see only padding.
-    const int kernelOf[4] = {kernelH_, kernelW_, kernelH_, kernelW_};
-    for (int i = 0; i < 4; ++i)
-        if (pads[i] < 0 || pads[i] >= kernelOf[i])
-            CV_Error(
-                Error::StsBadArg,
-                cv::format("DepthwiseConv '%s': padding %d must be in 0..%d for a %dx%d kernel",
-                           what, pads[i], kernelOf[i] - 1, kernelH_, kernelW_));
-    padTop_ = pads[0];
-    padLeft_ = pads[1];
-    padBottom_ = pads[2];
-    padRight_ = pads[3];
+    geometry_ = readConvolutionGeometry(params, "DepthwiseConv", weight.size[2], weight.size[3],
+                                        weight.size[0]);
 }
 
 Ptr<dnn::Layer> DepthwiseConvLayer::create(dnn::LayerParams& params)
 {
     Ptr<DepthwiseConvLayer> layer = makePtr<DepthwiseConvLayer>(params);  // validates params
     if (builtinConvolutionRequested()) {
-        const ConvolutionGeometry g{layer->kernelH_,  layer->kernelW_,        layer->stride_,
-                                    layer->padTop_,   layer->padLeft_,        layer->padBottom_,
-                                    layer->padRight_, params.blobs[0].size[0]};
-        if (Ptr<dnn::Layer> builtin = createBuiltinConvolution(params, g))
+        if (Ptr<dnn::Layer> builtin = createBuiltinConvolution(params, layer->geometry_))
             return builtin;
     }
     return layer;
@@ -171,14 +140,7 @@ bool DepthwiseConvLayer::getMemoryShapes(const std::vector<dnn::MatShape>& input
         CV_Error(Error::StsBadArg,
                  cv::format("DepthwiseConv '%s': input must be [N,%d,H,W] for its %d kernels",
                             name.c_str(), blobs[0].size[0], blobs[0].size[0]));
-    const int paddedH = x[2] + padTop_ + padBottom_, paddedW = x[3] + padLeft_ + padRight_;
-    if (paddedH < kernelH_ || paddedW < kernelW_)
-        CV_Error(Error::StsBadArg,
-                 cv::format("DepthwiseConv '%s': padded input %dx%d is smaller than the %dx%d "
-                            "kernel",
-                            name.c_str(), paddedH, paddedW, kernelH_, kernelW_));
-    outputs.assign(1, dnn::MatShape{x[0], x[1], (paddedH - kernelH_) / stride_ + 1,
-                                    (paddedW - kernelW_) / stride_ + 1});
+    outputs.assign(1, convolutionOutputShape(geometry_, x, x[1], "DepthwiseConv", name));
     return false;
 }
 
@@ -188,8 +150,8 @@ void DepthwiseConvLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
     const int batch = x.size[0], channels = x.size[1], height = x.size[2], width = x.size[3];
     const int outH = y.size[2], outW = y.size[3];
     std::vector<int> tapOffsets;
-    const PaddedPlaneLayout layout =
-        depthwise::planLayout(kernelH_, kernelW_, stride_, outH, outW, tapOffsets);
+    const PaddedPlaneLayout layout = depthwise::planLayout(
+        geometry_.kernelH, geometry_.kernelW, geometry_.stride, outH, outW, tapOffsets);
     const float* weights = blobs[0].ptr<float>();
     const float* bias = blobs[1].ptr<float>();
     const depthwise::PlaneKernel kernel = depthwise::selectPlaneKernel();
@@ -199,8 +161,9 @@ void DepthwiseConvLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
             linearRow(size_t(layout.rowStride));
         for (int idx = r.start; idx < r.end; ++idx) {
             const int n = idx / channels, c = idx % channels;
-            depthwise::fillPaddedPlane(x.ptr<float>(n, c), height, width, padTop_, padLeft_, 0,
-                                       layout, padded.data(), linearRow.data());
+            depthwise::fillPaddedPlane(x.ptr<float>(n, c), height, width, geometry_.padTop,
+                                       geometry_.padLeft, 0, layout, padded.data(),
+                                       linearRow.data());
             kernel(padded.data(), layout, weights + size_t(c) * layout.taps, bias[c], clamp_.lo,
                    clamp_.hi, y.ptr<float>(n, c));
         }
@@ -216,7 +179,7 @@ int64 DepthwiseConvLayer::getFLOPS(const std::vector<dnn::MatShape>&,
                                    const std::vector<dnn::MatShape>& outputs) const
 {
     // One multiply and one add per tap and output value.
-    return 2 * int64(dnn::total(outputs[0])) * kernelH_ * kernelW_;
+    return 2 * int64(dnn::total(outputs[0])) * geometry_.kernelH * geometry_.kernelW;
 }
 
 }  // namespace anomaly

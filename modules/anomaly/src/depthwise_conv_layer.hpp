@@ -3,6 +3,7 @@
 #ifndef OPENCV_ANOMALY_DEPTHWISE_CONV_LAYER_HPP
 #define OPENCV_ANOMALY_DEPTHWISE_CONV_LAYER_HPP
 
+#include "convolution_geometry.hpp"
 #include "depthwise_conv_kernel.hpp"
 #include "fused_clamp.hpp"
 #include "single_output_layer.hpp"
@@ -64,8 +65,7 @@ public:
 private:
     void compute(const std::vector<Mat>& inputs, Mat& y) const override;
 
-    int kernelH_, kernelW_, stride_;
-    int padTop_, padLeft_, padBottom_, padRight_;
+    ConvolutionGeometry geometry_;
     FusedClamp clamp_;
 };
 

@@ -11,7 +11,8 @@ namespace {
 constexpr int kIn = 5, kMid = 7, kSize = 9;
 
 /** x [N,5,9,9] -> PointwiseConv to 7 -> Relu6 -> DepthwiseConv 3x3 pad 1 -> "same"
--> DepthwiseConv 3x3 stride 2, pads 0,0,1,1 (TensorFlow "SAME") -> "strided" [N,7,5,5]. */
+-> DepthwiseConv 3x3 stride 2, pads 0,0,1,1 (TensorFlow "SAME") -> "strided" [N,7,5,5];
+x -> DenseConv to 7, 3x3 pad 1 -> "dense" [N,7,9,9]. */
 TestModel convolutionChain(RNG& rng)
 {
     TestModel m;
@@ -29,7 +30,12 @@ TestModel convolutionChain(RNG& rng)
     m.node("DepthwiseConv", {"same", "dw_w", "dw_b"}, {"strided"},
            {TestAttr::integer("stride", 2), TestAttr::list("padding", {0, 0, 1, 1})},
            "org.opencv.anomaly");
+    m.floatTensor("dense_w", {kMid, kIn, 3, 3}, uniformValues(rng, kMid * kIn * 9, -1.f, 1.f));
+    m.node("DenseConv", {"x", "dense_w", "pw_b"}, {"dense"},
+           {TestAttr::integer("stride", 1), TestAttr::list("padding", {1, 1, 1, 1})},
+           "org.opencv.anomaly");
     m.output("same", {-1, kMid, kSize, kSize});
+    m.output("dense", {-1, kMid, kSize, kSize});
     m.output("strided", {-1, kMid, 5, 5});
     return m;
 }
@@ -58,21 +64,23 @@ TEST(Anomaly_BuiltinConvolution, ops_become_opencv_convolutions_that_compute_the
     EXPECT_EQ(count(customTypes, "Convolution"), 0);
     EXPECT_EQ(count(customTypes, "org.opencv.anomaly.PointwiseConv"), 1);
     EXPECT_EQ(count(customTypes, "org.opencv.anomaly.DepthwiseConv"), 2);
-    // The pointwise and the symmetrically padded depthwise convolution become OpenCV's layer; the
-    // asymmetric padding, which OpenCV's convolution refuses, keeps the module's layer.
+    EXPECT_EQ(count(customTypes, "org.opencv.anomaly.DenseConv"), 1);
+    // The pointwise, the dense and the symmetrically padded depthwise convolution become OpenCV's
+    // layer; the asymmetric padding, which OpenCV's convolution refuses, keeps the module's layer.
     const std::vector<std::string> builtinTypes = layerTypes(builtin);
-    EXPECT_EQ(count(builtinTypes, "Convolution"), 2);
+    EXPECT_EQ(count(builtinTypes, "Convolution"), 3);
+    EXPECT_EQ(count(builtinTypes, "org.opencv.anomaly.DenseConv"), 0);
     EXPECT_EQ(count(builtinTypes, "org.opencv.anomaly.PointwiseConv"), 0);
     EXPECT_EQ(count(builtinTypes, "org.opencv.anomaly.DepthwiseConv"), 1);
 
     const Mat x = twinBatch(rng, kIn, kSize, kSize);
     std::vector<Mat> expected, actual;
-    const std::vector<String> outputs = {"same", "strided"};
+    const std::vector<String> outputs = {"same", "strided", "dense"};
     custom.setInput(x);
     custom.forward(expected, outputs);
     builtin.setInput(x);
     builtin.forward(actual, outputs);
-    ASSERT_EQ(actual.size(), 2u);
+    ASSERT_EQ(actual.size(), outputs.size());
     for (size_t i = 0; i < outputs.size(); ++i) {
         ASSERT_EQ(actual[i].total(), expected[i].total()) << outputs[i];
         double lo = 0, hi = 0;
