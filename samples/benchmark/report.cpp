@@ -72,7 +72,8 @@ void printReport(const BenchmarkReport& r, std::ostream& out)
            "runs of detect() alone.\n";
 
     out << "\nFLOPs per image (cv::dnn::Net::getFLOPS per layer; OpenCV's Conv and MatMul from "
-           "their shapes; custom layers other than DepthwiseConv and PointwiseConv count 0): "
+           "their shapes; the custom convolutions and AffineCoupling their multiply-adds, other "
+           "custom layers 0): "
            "total "
         << fixed(r.totalFlops / 1e9, 3) << " G;";
     for (size_t i = 0; i < r.stageNames.size(); ++i)

@@ -36,7 +36,7 @@ public:
 
     /** FLOPs per stage for one input shape: cv::dnn::Net::getFLOPS per layer, except Convolution
     and two-input MatMul, which 4.6 gets wrong and are counted from their shapes; layers without a
-    FLOPs model (e.g. the custom ones) count 0. */
+    FLOPs model (the custom element-wise ones) count 0. */
     std::vector<double> flops(cv::dnn::Net& net, const cv::dnn::MatShape& inputShape) const;
 
 private:
