@@ -144,14 +144,16 @@ void DenseConvLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
         return;
     const pointwise::TileKernelChoice kernel = pointwise::selectTileKernel();
     const int columns = kernel.columns, depth = weights_.inChannels();
-    // Blocks of panels as in PointwiseConv: each gathered once, then every strip of output
-    // channels over it while it is in cache.
-    constexpr int kBlockPanels = 16;
-    const size_t blockPixels = size_t(kBlockPanels) * columns;
+    // Blocks of panels as in PointwiseConv, bounded in bytes (a 3x3 kernel over 512 channels is
+    // 4608 floats per pixel): each gathered once, then every strip of output channels over it
+    // while it is in cache.
+    const int panels = int((pixels + columns - 1) / columns);
+    const int blockPanels = pointwise::blockPanels(depth, columns, panels);
+    const size_t blockPixels = size_t(blockPanels) * columns;
     const int blocks = int((pixels + blockPixels - 1) / blockPixels);
 
     parallel_for_(Range(0, batch * blocks), [&](const Range& r) {
-        AutoBuffer<float> panels(size_t(kBlockPanels) * depth * columns),
+        AutoBuffer<float> panelBuffer(size_t(blockPanels) * depth * columns),
             tail(size_t(pointwise::kTileRows) * columns);
         for (int task = r.start; task < r.end; ++task) {
             const int n = task / blocks;
@@ -160,9 +162,11 @@ void DenseConvLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
             for (size_t first = 0; first < count; first += size_t(columns))
                 gatherPanel(x.ptr<float>(n), height, width, geometry_, inChannels_, outW,
                             firstPixel + first, int(std::min<size_t>(columns, count - first)),
-                            columns, panels.data() + first / size_t(columns) * depth * columns);
-            weights_.multiplyPanels(kernel, panels.data(), count, 0, weights_.strips(), clamp_.lo,
-                                    clamp_.hi, y.ptr<float>(n) + firstPixel, pixels, tail.data());
+                            columns,
+                            panelBuffer.data() + first / size_t(columns) * depth * columns);
+            weights_.multiplyPanels(kernel, panelBuffer.data(), count, 0, weights_.strips(),
+                                    clamp_.lo, clamp_.hi, y.ptr<float>(n) + firstPixel, pixels,
+                                    tail.data());
         }
     });
 }

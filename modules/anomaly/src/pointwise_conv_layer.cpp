@@ -27,6 +27,14 @@ TileKernelChoice selectTileKernel()
     return {multiplyTile<UniversalLanes>, tileColumns(UniversalLanes::kLanes)};
 }
 
+int blockPanels(int depth, int columns, int panels)
+{
+    constexpr size_t kBlockBytes = 128 * 1024;
+    constexpr int kMaxBlockPanels = 16;
+    const size_t panelBytes = size_t(depth) * size_t(columns) * sizeof(float);
+    return std::min({panels, kMaxBlockPanels, std::max(1, int(kBlockBytes / panelBytes))});
+}
+
 // The panel is what the tile kernel reads contiguously; reading the planes directly would stride
 // by a whole plane per channel, which on 64x64 and 128x128 planes maps every channel onto the
 // same few cache sets.
@@ -152,14 +160,9 @@ void PointwiseConvLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
     // A task packs a block of panels once, then runs strip by strip over it, so that each output
     // row is written in runs of up to 256 contiguous pixels by six write streams per task rather
     // than one 16-pixel piece of every output row per panel (the 64x64 and 128x128 layers of
-    // EfficientNet-Lite0 ran 4 % faster with 1 thread and 15 % with 2). The block stays within
-    // about 128 KiB so that it is still in the core's L2 cache when the next strip reads it.
-    constexpr size_t kBlockBytes = 128 * 1024;
-    constexpr int kMaxBlockPanels = 16;
-    const size_t panelBytes = size_t(depth) * columns * sizeof(float);
+    // EfficientNet-Lite0 ran 4 % faster with 1 thread and 15 % with 2).
     const int panels = int((pixels + columns - 1) / columns);
-    const int blockPanels =
-        std::min({panels, kMaxBlockPanels, std::max(1, int(kBlockBytes / panelBytes))});
+    const int blockPanels = pointwise::blockPanels(depth, columns, panels);
     const int blocks = (panels + blockPanels - 1) / blockPanels;
     // Small planes (16x16: one block per image) would leave threads idle: split the strips too.
     const int blockTasks = batch * blocks;

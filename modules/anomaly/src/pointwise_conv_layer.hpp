@@ -21,6 +21,11 @@ namespace pointwise {
 using TileKernel = void (*)(int, const float*, const float*, const float*, float, float, float*,
                             size_t, int);
 
+/** How many panels of `depth` x `columns` floats a task packs into one block (at most `panels`):
+up to 16, within about 128 KiB so that the block is still in the core's L2 cache when the next
+strip of output channels reads it. */
+int blockPanels(int depth, int columns, int panels);
+
 /** A tile kernel and the pixel-block width its input panels must have. */
 struct TileKernelChoice
 {
