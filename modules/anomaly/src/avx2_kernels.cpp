@@ -1,5 +1,5 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
-// The convolution kernels at 256-bit AVX2 + FMA width. The build compiles this file alone with
+// The vector kernels at 256-bit AVX2 + FMA width. The build compiles this file alone with
 // -mavx2 -mfma (x86-64, GCC or Clang) and defines ANOMALY_HAVE_AVX2_KERNEL; elsewhere it is
 // empty. OpenCV's universal intrinsics cannot be widened per file outside OpenCV's own build, so
 // the lanes here are raw intrinsics; the loops are the shared templates.
@@ -8,6 +8,7 @@
 #include "depthwise_conv_kernel.hpp"
 #include "pointwise_conv_kernel.hpp"
 #include "soft_clamp_affine_kernel.hpp"
+#include "softmax_kernel.hpp"
 
 #include <immintrin.h>
 
@@ -73,6 +74,15 @@ int affineVectorsAvx2(const float* x2, const float* logScale, const float* shift
 }
 
 }  // namespace softclamp
+
+namespace softmax {
+
+bool rowAvx2(const float* src, int length, float* dst)
+{
+    return row<Avx2Lanes>(src, length, dst);
+}
+
+}  // namespace softmax
 }  // namespace anomaly
 }  // namespace cv
 

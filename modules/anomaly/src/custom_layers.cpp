@@ -8,9 +8,11 @@
 #include "precomp.hpp"
 #include "simd_lanes.hpp"
 #include "soft_clamp_affine_kernel.hpp"
+#include "softmax_kernel.hpp"
 
 #include <opencv2/dnn/all_layers.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <mutex>
@@ -302,46 +304,23 @@ void SoftmaxLastAxisLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
     parallel_for_(
         Range(0, rows),
         [&](const Range& r) {
+#ifdef ANOMALY_HAVE_AVX2_KERNEL
+            const auto vectorRow =
+                avx2KernelsUsable() ? softmax::rowAvx2 : softmax::row<UniversalLanes>;
+#else
+            const auto vectorRow = softmax::row<UniversalLanes>;
+#endif
             for (int row = r.start; row < r.end; ++row) {
                 const float* src = x.ptr<float>() + size_t(row) * length;
                 float* dst = y.ptr<float>() + size_t(row) * length;
-                int i = 0;
-                float maxValue = -std::numeric_limits<float>::infinity();
-#if CV_SIMD
-                const int lanes = v_float32::nlanes;
-                v_float32 vMax = vx_setall_f32(maxValue);
-                for (; i + lanes <= length; i += lanes)
-                    vMax = v_max(vMax, vx_load(src + i));
-                maxValue = v_reduce_max(vMax);
-#endif
-                for (; i < length; ++i)
-                    maxValue = std::max(maxValue, src[i]);
-                // exp(x - max): at most 1, so the sum cannot overflow.
+                if (vectorRow(src, length, dst))
+                    continue;
+                const float maxValue = *std::max_element(src, src + length);
                 float sum = 0.f;
-                i = 0;
-#if CV_SIMD
-                const v_float32 vShift = vx_setall_f32(maxValue);
-                v_float32 vSum = vx_setzero_f32();
-                for (; i + lanes <= length; i += lanes) {
-                    const v_float32 e = expApprox<UniversalLanes>(vx_load(src + i) - vShift);
-                    v_store(dst + i, e);
-                    vSum += e;
-                }
-                sum = v_reduce_sum(vSum);
-#endif
-                for (; i < length; ++i) {
-                    dst[i] = std::exp(src[i] - maxValue);
-                    sum += dst[i];
-                }
-                const float inverse = 1.f / sum;
-                i = 0;
-#if CV_SIMD
-                const v_float32 vInverse = vx_setall_f32(inverse);
-                for (; i + lanes <= length; i += lanes)
-                    v_store(dst + i, vx_load(dst + i) * vInverse);
-#endif
-                for (; i < length; ++i)
-                    dst[i] *= inverse;
+                for (int i = 0; i < length; ++i)
+                    sum += dst[i] = std::exp(src[i] - maxValue);
+                for (int i = 0; i < length; ++i)
+                    dst[i] /= sum;
             }
         },
         double(x.total()) / 16384);

@@ -126,45 +126,52 @@ TestModel softmaxModel(const std::vector<int64_t>& shape, bool withInitializer =
 TEST(Anomaly_CustomLayers, softmax_last_axis_matches_the_definition)
 {
     RNG rng(14);
-    // Rows of 37 (vector loop and scalar tail) and of 256 with the local branch's -1e4 mask
-    // added to part of each row; a batch of two equal images must give equal outputs.
-    for (int length : {37, 256}) {
-        const int shape[] = {2, 3, 5, length};
-        dnn::Net net = importWithCustomLayers(softmaxModel({-1, 3, 5, length}));
-        Mat x(4, shape, CV_32F);
-        Mat first(3 * 5 * length, 1, CV_32F, x.ptr<float>(0));
-        rng.fill(first, RNG::NORMAL, 0.0, 4.0);
-        if (length == 256)
-            for (int i = 0; i < 3 * 5 * length; i += 3)
-                first.at<float>(i) -= 1e4f;
-        std::copy(x.ptr<float>(0), x.ptr<float>(1), x.ptr<float>(1));
-        net.setInput(x);
-        const Mat y = net.forward();
-        ASSERT_EQ(y.total(), x.total());
-        double worst = 0, smallestSum = 2, largestSum = 0;
-        const size_t rows = x.total() / size_t(length);
-        for (size_t row = 0; row < rows; ++row) {
-            const float* in = x.ptr<float>() + row * length;
-            const float* out = y.ptr<float>() + row * length;
-            double maxValue = -DBL_MAX, sum = 0, outSum = 0;
-            for (int i = 0; i < length; ++i)
-                maxValue = std::max(maxValue, double(in[i]));
-            for (int i = 0; i < length; ++i)
-                sum += std::exp(in[i] - maxValue);
-            for (int i = 0; i < length; ++i) {
-                const double ref = std::exp(in[i] - maxValue) / sum;
-                worst = std::max(worst, std::abs(ref - out[i]) / (ref + 1e-7));
-                outSum += out[i];
+    // Rows of one value, of fewer values than a vector, of 37 (vector loop and tail) and of 256
+    // with the local branch's -1e4 mask added to part of each row; a batch of two equal images
+    // must give equal outputs. The baseline kernel and the AVX2 one where the CPU has it.
+    const bool wasOptimized = useOptimized();
+    for (bool optimized : {false, true})
+        for (int length : {1, 3, 37, 256}) {
+            setUseOptimized(optimized);
+            const int shape[] = {2, 3, 5, length};
+            dnn::Net net = importWithCustomLayers(softmaxModel({-1, 3, 5, length}));
+            Mat x(4, shape, CV_32F);
+            Mat first(3 * 5 * length, 1, CV_32F, x.ptr<float>(0));
+            rng.fill(first, RNG::NORMAL, 0.0, 4.0);
+            if (length == 256)
+                for (int i = 0; i < 3 * 5 * length; i += 3)
+                    first.at<float>(i) -= 1e4f;
+            std::copy(x.ptr<float>(0), x.ptr<float>(1), x.ptr<float>(1));
+            net.setInput(x);
+            const Mat y = net.forward();
+            ASSERT_EQ(y.total(), x.total());
+            double worst = 0, smallestSum = 2, largestSum = 0;
+            const size_t rows = x.total() / size_t(length);
+            for (size_t row = 0; row < rows; ++row) {
+                const float* in = x.ptr<float>() + row * length;
+                const float* out = y.ptr<float>() + row * length;
+                double maxValue = -DBL_MAX, sum = 0, outSum = 0;
+                for (int i = 0; i < length; ++i)
+                    maxValue = std::max(maxValue, double(in[i]));
+                for (int i = 0; i < length; ++i)
+                    sum += std::exp(in[i] - maxValue);
+                for (int i = 0; i < length; ++i) {
+                    const double ref = std::exp(in[i] - maxValue) / sum;
+                    worst = std::max(worst, std::abs(ref - out[i]) / (ref + 1e-7));
+                    outSum += out[i];
+                }
+                smallestSum = std::min(smallestSum, outSum);
+                largestSum = std::max(largestSum, outSum);
             }
-            smallestSum = std::min(smallestSum, outSum);
-            largestSum = std::max(largestSum, outSum);
+            const char* kernel = optimized ? "" : ", baseline kernel";
+            EXPECT_LE(worst, 1e-5) << "relative error, rows of " << length << kernel;
+            EXPECT_NEAR(smallestSum, 1.0, 1e-5) << kernel;
+            EXPECT_NEAR(largestSum, 1.0, 1e-5) << kernel;
+            EXPECT_EQ(0,
+                      std::memcmp(y.ptr<float>(0), y.ptr<float>(1), 3 * 5 * length * sizeof(float)))
+                << "the two copies of one image differ" << kernel;
         }
-        EXPECT_LE(worst, 1e-5) << "relative error, rows of " << length;
-        EXPECT_NEAR(smallestSum, 1.0, 1e-5);
-        EXPECT_NEAR(largestSum, 1.0, 1e-5);
-        EXPECT_EQ(0, std::memcmp(y.ptr<float>(0), y.ptr<float>(1), 3 * 5 * length * sizeof(float)))
-            << "the two copies of one image differ";
-    }
+    setUseOptimized(wasOptimized);
     EXPECT_THROW(importWithCustomLayers(softmaxModel({-1, 3, 5, 7}, true)), cv::Exception)
         << "an initializer input";
 }
