@@ -19,22 +19,33 @@ namespace depthwise {
 
 namespace {
 
-/** Splits one padded row (padded columns in order) into its stride phases. */
+/** Splits one padded row (padded columns in order) into its stride phases (strides above 2). */
 void splitPhases(const float* linear, int stride, int phaseLength, float* row)
 {
-    int j = 0;
-#if CV_SIMD
-    if (stride == 2)  // the common case: one deinterleaving load per vector of each phase
-        for (; j + v_float32::nlanes <= phaseLength; j += v_float32::nlanes) {
-            v_float32 even, odd;
-            v_load_deinterleave(linear + 2 * j, even, odd);
-            v_store(row + j, even);
-            v_store(row + phaseLength + j, odd);
-        }
-#endif
     for (int phase = 0; phase < stride; ++phase)
-        for (int k = j; k < phaseLength; ++k)
+        for (int k = 0; k < phaseLength; ++k)
             row[phase * phaseLength + k] = linear[k * stride + phase];
+}
+
+/** The two stride phases of one padded row, straight from the input row: the even and odd input
+columns go to the phases their padded columns fall in (which swap when padLeft is odd); the rest
+of the row is zeros. */
+void splitStrideTwoRow(const float* srcRow, int copied, int padLeft, int phaseLength, float* row)
+{
+    std::fill(row, row + 2 * phaseLength, 0.f);
+    float* evenDst = row + (padLeft & 1) * phaseLength + (padLeft >> 1);
+    float* oddDst = row + ((padLeft + 1) & 1) * phaseLength + ((padLeft + 1) >> 1);
+    int m = 0;
+#if CV_SIMD
+    for (; 2 * (m + v_float32::nlanes) <= copied; m += v_float32::nlanes) {
+        v_float32 even, odd;
+        v_load_deinterleave(srcRow + 2 * m, even, odd);
+        v_store(evenDst + m, even);
+        v_store(oddDst + m, odd);
+    }
+#endif
+    for (int x = 2 * m; x < copied; ++x)
+        (x & 1 ? oddDst : evenDst)[x >> 1] = srcRow[x];
 }
 
 }  // namespace
@@ -73,6 +84,10 @@ void fillPaddedPlane(const float* src, int height, int width, int padTop, int pa
             continue;
         }
         const float* srcRow = src + size_t(y) * width;
+        if (layout.stride == 2) {
+            splitStrideTwoRow(srcRow, copied, padLeft, layout.phaseLength, row);
+            continue;
+        }
         float* linear = layout.stride == 1 ? row : linearRow;
         std::fill(linear, linear + padLeft, 0.f);
         std::copy(srcRow, srcRow + copied, linear + padLeft);

@@ -26,7 +26,7 @@ PaddedPlaneLayout planLayout(int kernelH, int kernelW, int stride, int outH, int
 
 /** Copies rows firstRow - padTop .. of a height x width plane into the layout, zeros where the
 padding is (outside the plane). linearRow: scratch for one padded row (layout.rowStride floats),
-used only when the stride is above 1. firstRow > 0 serves a band of output rows. */
+used only when the stride is above 2. firstRow > 0 serves a band of output rows. */
 void fillPaddedPlane(const float* src, int height, int width, int padTop, int padLeft, int firstRow,
                      const PaddedPlaneLayout& layout, float* buffer, float* linearRow);
 

@@ -82,13 +82,17 @@ TEST(Anomaly_DepthwiseConv, matches_the_direct_convolution_for_kernels_strides_a
     // Output widths 15 and 29 make the two-vector loop, the one-vector loop and the scalar tail
     // all run at 4 and at 8 lanes; 9 rows of width 70 run a 3x3 kernel one row at a time and a
     // 5x5 kernel in groups of four rows plus one; the stride-2 cases use TensorFlow "SAME" padding
-    // (one pixel more at the bottom/right), as EfficientNet-Lite does.
+    // (one pixel more at the bottom/right), as EfficientNet-Lite does, plus stride-2 rows with an
+    // odd left pad (the input's even and odd columns trade phases), a left pad of 2, odd widths,
+    // and a last input column that no output reads (2x2 kernel on a width of 9).
     const DepthwiseCase cases[] = {
-        {3, 7, 15, 3, 3, 1, {1, 1, 1, 1}},  {5, 9, 29, 5, 5, 1, {2, 2, 2, 2}},
-        {4, 20, 30, 5, 5, 2, {1, 1, 2, 2}}, {3, 16, 58, 3, 3, 2, {0, 0, 1, 1}},
-        {2, 6, 17, 3, 5, 1, {1, 2, 1, 2}},  {2, 5, 31, 3, 3, 3, {1, 1, 1, 1}},
-        {3, 4, 15, 1, 1, 1, {0, 0, 0, 0}},  {2, 8, 16, 3, 3, 1, {0, 0, 0, 0}},
-        {2, 9, 70, 3, 3, 1, {1, 1, 1, 1}},  {2, 9, 70, 5, 5, 1, {2, 2, 2, 2}},
+        {2, 7, 19, 3, 3, 2, {1, 1, 1, 1}},  {2, 7, 33, 5, 5, 2, {2, 2, 2, 2}},
+        {2, 6, 9, 2, 2, 2, {0, 0, 0, 0}},   {3, 7, 15, 3, 3, 1, {1, 1, 1, 1}},
+        {5, 9, 29, 5, 5, 1, {2, 2, 2, 2}},  {4, 20, 30, 5, 5, 2, {1, 1, 2, 2}},
+        {3, 16, 58, 3, 3, 2, {0, 0, 1, 1}}, {2, 6, 17, 3, 5, 1, {1, 2, 1, 2}},
+        {2, 5, 31, 3, 3, 3, {1, 1, 1, 1}},  {3, 4, 15, 1, 1, 1, {0, 0, 0, 0}},
+        {2, 8, 16, 3, 3, 1, {0, 0, 0, 0}},  {2, 9, 70, 3, 3, 1, {1, 1, 1, 1}},
+        {2, 9, 70, 5, 5, 1, {2, 2, 2, 2}},
     };
     RNG rng(21);
     // The baseline kernel, and the AVX2 kernel where the build and the CPU have it.
