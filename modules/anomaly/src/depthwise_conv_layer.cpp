@@ -44,8 +44,10 @@ void splitStrideTwoRow(const float* srcRow, int copied, int padLeft, int phaseLe
         v_store(oddDst + m, odd);
     }
 #endif
-    for (int x = 2 * m; x < copied; ++x)
-        (x & 1 ? oddDst : evenDst)[x >> 1] = srcRow[x];
+    for (int j = m; 2 * j < copied; ++j)
+        evenDst[j] = srcRow[2 * j];
+    for (int j = m; 2 * j + 1 < copied; ++j)
+        oddDst[j] = srcRow[2 * j + 1];
 }
 
 }  // namespace
