@@ -92,6 +92,42 @@ FeatureValue FeatureNetWriter::conv(const FeatureValue& x, const ConvWeights& w,
     return y;
 }
 
+FeatureValue FeatureNetWriter::invertedResidual(const FeatureValue& x, const ConvWeights& expand,
+                                                const ConvWeights& depthwise,
+                                                const ConvWeights& project, int64_t stride,
+                                                const Pads& pads, bool residual)
+{
+    const int64_t hidden = depthwise.weight.size(0), k = depthwise.weight.size(2);
+    const bool expands = expand.weight.defined();
+    if ((expands && (expand.weight.size(0) != hidden || expand.weight.size(1) != x.channels)) ||
+        (!expands && hidden != x.channels) || depthwise.weight.size(1) != 1 ||
+        project.weight.size(1) != hidden)
+        throw std::runtime_error("inverted-residual weights do not fit " +
+                                 std::to_string(x.channels) + " input channels");
+    FeatureValue y = like(x, "block");
+    y.channels = project.weight.size(0);
+    y.height = (x.height + pads[0] + pads[2] - k) / stride + 1;
+    y.width = (x.width + pads[1] + pads[3] - depthwise.weight.size(3)) / stride + 1;
+    if (residual && (y.channels != x.channels || y.height != x.height || y.width != x.width))
+        throw std::runtime_error("residual block of different input and output shapes");
+    std::vector<std::string> inputs = {x.name};
+    for (const ConvWeights* w : {&expand, &depthwise, &project}) {
+        if (!w->weight.defined())
+            continue;
+        inputs.push_back(weightInitializer("conv_w", w->weight));
+        inputs.push_back(weightInitializer("conv_b", w->bias));
+    }
+    std::vector<onnx::AttributeProto> attributes = {
+        attrInt("stride", stride), attrInts("padding", {pads[0], pads[1], pads[2], pads[3]})};
+    if (residual)
+        attributes.push_back(attrInt("residual", 1));
+    builder_.addNode(anomaly_export::kInvertedResidualOp, inputs, y.name, attributes,
+                     anomaly_export::kCustomDomain);
+    macs_ += (expands ? hidden * x.channels * x.height * x.width : 0) +
+             hidden * y.height * y.width * (k * depthwise.weight.size(3) + y.channels);
+    return y;
+}
+
 FeatureValue FeatureNetWriter::relu(const FeatureValue& x)
 {
     FeatureValue y = like(x, "relu");

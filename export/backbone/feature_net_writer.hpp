@@ -62,6 +62,13 @@ public:
 
     FeatureValue conv(const FeatureValue& x, const ConvWeights& w, int64_t stride, const Pads& pads,
                       int64_t group = 1);
+    /** An inverted-residual block as the custom op org.opencv.anomaly.InvertedResidual:
+    project(relu6(depthwise(relu6(expand(x))))), plus x where `residual`; expand may have an
+    undefined weight (no expansion). One op instead of five or six layers, so that the module runs
+    the block per band of rows with the expanded tensor in cache. */
+    FeatureValue invertedResidual(const FeatureValue& x, const ConvWeights& expand,
+                                  const ConvWeights& depthwise, const ConvWeights& project,
+                                  int64_t stride, const Pads& pads, bool residual);
     FeatureValue relu(const FeatureValue& x);
     /** min(max(x, 0), 6) as the custom op org.opencv.anomaly.Relu6 (doc/model-format.md section 6).
     OpenCV 4.6 rejects Clip with min/max inputs (opset >= 11); the custom op maps to OpenCV's own

@@ -24,8 +24,9 @@ pth=$cache/efficientnet-lite0-57934424.pth
 # reused: v2 writes ReLU6 as the custom op org.opencv.anomaly.Relu6 (the unversioned name held the
 # Relu/Sub decomposition of v1, which needs no custom layers but runs slower); v3 writes the
 # depthwise convolutions as the custom op org.opencv.anomaly.DepthwiseConv, v4 the 1x1
-# convolutions as org.opencv.anomaly.PointwiseConv, v5 the stem as org.opencv.anomaly.DenseConv.
-onnx=$cache/efficientnet_lite0_256_v5.onnx
+# convolutions as org.opencv.anomaly.PointwiseConv, v5 the stem as org.opencv.anomaly.DenseConv,
+# v6 the blocks on planes of 32x32 and more as org.opencv.anomaly.InvertedResidual.
+onnx=$cache/efficientnet_lite0_256_v6.onnx
 
 fail() { echo "fetch_default_backbone: $*" >&2; exit 1; }
 sha256_of() { python3 -c 'import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],"rb").read()).hexdigest())' "$1"; }

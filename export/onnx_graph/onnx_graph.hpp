@@ -26,6 +26,10 @@ constexpr const char* kPointwiseConvOp = "PointwiseConv";
 constexpr const char* kDenseConvOp = "DenseConv";
 /** A normalizing-flow coupling block as one op (doc/model-format.md section 6). */
 constexpr const char* kAffineCouplingOp = "AffineCoupling";
+/** A MobileNetV2-style inverted-residual block as one op (doc/model-format.md section 6): X, then
+optionally the 1x1 expansion's weight and bias, the depthwise weight and bias, the 1x1
+projection's weight and bias; attributes stride, padding (as DepthwiseConv) and residual. */
+constexpr const char* kInvertedResidualOp = "InvertedResidual";
 
 /** Node attribute constructors. */
 onnx::AttributeProto attrInt(const std::string& name, int64_t value);

@@ -390,6 +390,61 @@ std::vector<onnx::NodeProto> rewriteAffineCoupling(const onnx::NodeProto& node,
     return result;
 }
 
+std::vector<onnx::NodeProto> rewriteInvertedResidual(const onnx::NodeProto& node,
+                                                     onnx::GraphProto& graph, NameRegistry& names,
+                                                     ClipBounds& bounds)
+{
+    if (node.input_size() != 5 && node.input_size() != 7)
+        throw std::runtime_error("InvertedResidual '" + node.name() +
+                                 "': expects 5 or 7 inputs, got " +
+                                 std::to_string(node.input_size()));
+    const int d = node.input_size() - 4;  // the depthwise weight
+    bool residual = false;
+    std::vector<onnx::AttributeProto> geometry;  // stride and padding, DepthwiseConv's own
+    for (const auto& a : node.attribute()) {
+        if (a.name() == "residual")
+            residual = a.i() != 0;
+        else
+            geometry.push_back(a);
+    }
+    const std::string& out = node.output(0);
+    std::vector<onnx::NodeProto> result;
+    const auto append = [&](std::vector<onnx::NodeProto> nodes) {
+        for (auto& n : nodes)
+            result.push_back(std::move(n));
+    };
+    // The op's definition, node by node; our own ops among them are rewritten in turn.
+    std::string hidden = node.input(0);
+    if (d == 3) {
+        const std::string expanded = names.fresh(out + "/expanded");
+        result.push_back(rewritePointwiseConv(
+            customNode(kPointwiseConvOp, names.fresh(node.name() + "/expand"),
+                       {node.input(0), node.input(1), node.input(2)}, expanded),
+            graph));
+        hidden = names.fresh(out + "/expanded_relu6");
+        append(rewriteRelu6(
+            customNode("Relu6", names.fresh(node.name() + "/expand_relu6"), {expanded}, hidden),
+            graph, names, bounds));
+    }
+    const std::string filtered = names.fresh(out + "/depthwise");
+    append(rewriteStridedConv(
+        customNode(kDepthwiseConvOp, names.fresh(node.name() + "/depthwise"),
+                   {hidden, node.input(d), node.input(d + 1)}, filtered, geometry),
+        graph, true));
+    const std::string activated = names.fresh(out + "/depthwise_relu6");
+    append(rewriteRelu6(
+        customNode("Relu6", names.fresh(node.name() + "/depthwise_relu6"), {filtered}, activated),
+        graph, names, bounds));
+    const std::string projected = residual ? names.fresh(out + "/projected") : out;
+    result.push_back(rewritePointwiseConv(
+        customNode(kPointwiseConvOp, residual ? names.fresh(node.name() + "/project") : node.name(),
+                   {activated, node.input(d + 2), node.input(d + 3)}, projected),
+        graph));
+    if (residual)
+        result.push_back(makeNode("Add", node.name(), {projected, node.input(0)}, out));
+    return result;
+}
+
 // Initializers only the replaced nodes read (e.g. the unpermuted flow scale) would be dead weight.
 void removeUnreferencedInitializers(onnx::GraphProto& graph,
                                     const std::set<std::string>& candidates)
@@ -444,6 +499,8 @@ onnx::ModelProto toStandardOps(const onnx::ModelProto& model)
             replacement = rewriteStridedConv(node, graph, false);
         else if (node.domain() == kCustomDomain && node.op_type() == kAffineCouplingOp)
             replacement = rewriteAffineCoupling(node, graph, names);
+        else if (node.domain() == kCustomDomain && node.op_type() == kInvertedResidualOp)
+            replacement = rewriteInvertedResidual(node, graph, names, clipBounds);
         else
             throw std::runtime_error("no standard form for op " + node.domain() + "." +
                                      node.op_type() + " (node '" + node.name() + "')");

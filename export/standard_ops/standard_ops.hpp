@@ -27,6 +27,8 @@ constexpr int64_t kStandardOpset = 17;
 - AffineCoupling(X, DW, DB, PW, PB, scale, bias, perm) -> Split(X, [S, C-S]) -> the DepthwiseConv,
   LeakyRelu(slope), PointwiseConv, SoftClampAffine, Concat and ChannelAffinePermute nodes of its
   definition, each of ours rewritten as above.
+- InvertedResidual(X, [EW, EB,] DW, DB, PW, PB) -> the PointwiseConv, Relu6, DepthwiseConv, Relu6,
+  PointwiseConv (and Add of X) nodes of its definition, rewritten as above.
 Every other node, every value name, the graph inputs and outputs and the metadata are kept; the
 LayerNormalization, Gather or Clip node keeps the replaced node's name and the helper nodes extend
 it

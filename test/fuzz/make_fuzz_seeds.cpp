@@ -50,6 +50,13 @@ opencv_test::TestModel customOpModel()
     m.node("AffineCoupling", {"pair", "dw_w", "b", "pw2_w", "pair_b", "pair_g", "pair_b", "pair_p"},
            {"flowed"}, {TestAttr::real("clamp", 2.f), TestAttr::real("slope", 0.1f)},
            "org.opencv.anomaly");
+    m.floatTensor("ir_dw", {2, 1, 3, 3}, std::vector<float>(18, 0.1f));
+    m.floatTensor("ir_project", {1, 2, 1, 1}, {0.5f, -0.5f});
+    m.node("InvertedResidual", {"coupled", "pw2_w", "pair_b", "ir_dw", "pair_b", "ir_project", "b"},
+           {"block"},
+           {TestAttr::integer("stride", 1), TestAttr::list("padding", {1, 1, 1, 1}),
+            TestAttr::integer("residual", 1)},
+           "org.opencv.anomaly");
     return m;
 }
 

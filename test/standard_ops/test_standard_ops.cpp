@@ -613,6 +613,69 @@ TEST(StandardOps, AffineCouplingBecomesTheNodesOfItsDefinitionAndMatchesOpenCvAt
     expectRewriteMatchesOpenCv(original, "coupled", 13);
 }
 
+// image [N,6,5,7] -> InvertedResidual 6 -> 10 -> 6, 3x3 pad 1, residual -> "block"
+// -> InvertedResidual without expansion, 3x3 stride 2, pads 0,0,1,1, to 4 -> "strided" [N,4,2,3].
+onnx::ModelProto invertedResidualModel()
+{
+    OnnxGraphBuilder b("blocks");
+    b.addInput("image", {-1, kChannels, 5, 7});
+    const auto pattern = [](size_t n, float step, float offset) {
+        std::vector<float> v(n);
+        for (size_t i = 0; i < n; ++i)
+            v[i] = step * float(int(i % 7) - 3) + offset;
+        return v;
+    };
+    b.addInitializer("ew", {10, kChannels, 1, 1}, pattern(10 * kChannels, 0.3f, 0.1f).data());
+    b.addInitializer("eb", {10}, pattern(10, 0.5f, 1.f).data());
+    b.addInitializer("dw", {10, 1, 3, 3}, pattern(90, 0.2f, 0.05f).data());
+    b.addInitializer("db", {10}, pattern(10, 0.4f, 0.5f).data());
+    b.addInitializer("pw", {kChannels, 10, 1, 1}, pattern(10 * kChannels, 0.2f, 0.f).data());
+    b.addInitializer("pb", {kChannels}, pattern(kChannels, 0.2f, 0.f).data());
+    b.addInitializer("dw2", {kChannels, 1, 3, 3}, pattern(9 * kChannels, 0.25f, 0.1f).data());
+    b.addInitializer("db2", {kChannels}, pattern(kChannels, 0.3f, 1.f).data());
+    b.addInitializer("pw2", {4, kChannels, 1, 1}, pattern(4 * kChannels, 0.3f, 0.05f).data());
+    b.addInitializer("pb2", {4}, pattern(4, 0.2f, 0.f).data());
+    using anomaly_export::attrInt;
+    using anomaly_export::attrInts;
+    b.addNode(anomaly_export::kInvertedResidualOp, {"image", "ew", "eb", "dw", "db", "pw", "pb"},
+              "block",
+              {attrInt("stride", 1), attrInts("padding", {1, 1, 1, 1}), attrInt("residual", 1)},
+              anomaly_export::kCustomDomain);
+    b.addNode(anomaly_export::kInvertedResidualOp, {"block", "dw2", "db2", "pw2", "pb2"}, "strided",
+              {attrInt("stride", 2), attrInts("padding", {0, 0, 1, 1})},
+              anomaly_export::kCustomDomain);
+    b.model().mutable_graph()->mutable_node(0)->set_name("backbone/InvertedResidual_0");
+    b.model().mutable_graph()->mutable_node(1)->set_name("backbone/InvertedResidual_1");
+    b.addOutput("strided", {-1, 4, 2, 3});
+    return b.model();
+}
+
+TEST(StandardOps, InvertedResidualBecomesTheNodesOfItsDefinitionAndMatchesOpenCvAtBatch2)
+{
+    const onnx::ModelProto original = invertedResidualModel();
+    const onnx::ModelProto rewritten = anomaly_export::toStandardOps(original);
+    EXPECT_NO_THROW(onnx::checker::check_model(rewritten));
+    std::vector<std::string> ops;
+    for (const auto& n : rewritten.graph().node()) {
+        EXPECT_TRUE(n.domain().empty()) << n.name();
+        EXPECT_EQ(n.name().rfind("backbone/InvertedResidual_", 0), 0u)
+            << n.name() << " lost its node's name";
+        ops.push_back(n.op_type());
+    }
+    EXPECT_EQ(ops, (std::vector<std::string>{"Conv", "Clip", "Conv", "Clip", "Conv", "Add", "Conv",
+                                             "Clip", "Conv"}));
+    const auto& nodes = rewritten.graph().node();
+    EXPECT_EQ(nodes.Get(5).output(0), "block");
+    EXPECT_EQ(nodes.Get(5).input(1), "image");
+    EXPECT_EQ(nodes.Get(8).output(0), "strided");
+    ASSERT_NE(attribute(nodes.Get(6), "group"), nullptr);
+    EXPECT_EQ(attribute(nodes.Get(6), "group")->i(), kChannels);
+    EXPECT_EQ(intsAttribute(nodes.Get(6), "strides"), (std::vector<int64_t>{2, 2}));
+    EXPECT_EQ(intsAttribute(nodes.Get(6), "pads"), (std::vector<int64_t>{0, 0, 1, 1}));
+
+    expectRewriteMatchesOpenCv(original, "strided", 15);
+}
+
 TEST(StandardOps, SoftmaxLastAxisBecomesSoftmaxOverTheLastAxisAndMatchesOpenCv)
 {
     const onnx::ModelProto original = softmaxModel();

@@ -1,5 +1,6 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "builtin_convolution.hpp"
+#include "inverted_residual_expansion.hpp"
 #include "precomp.hpp"
 
 #include <exception>
@@ -63,6 +64,9 @@ dnn::Net readNetWithCustomLayers(const std::vector<uchar>& onnxBytes,
     ImporterWarningsMuted muted;
     const BuiltinConvolutionScope convolutions(convolutionLayers == CONVOLUTION_LAYERS_BUILTIN);
     try {
+        // OpenCV's own layers cannot run a whole block: give them its separate convolutions.
+        if (convolutionLayers == CONVOLUTION_LAYERS_BUILTIN)
+            return dnn::readNetFromONNX(expandInvertedResiduals(onnxBytes));
         return dnn::readNetFromONNX(onnxBytes);
     } catch (const cv::Exception&) {
         throw;

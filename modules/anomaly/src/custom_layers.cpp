@@ -4,6 +4,7 @@
 #include "affine_coupling_layer.hpp"
 #include "dense_conv_layer.hpp"
 #include "depthwise_conv_layer.hpp"
+#include "inverted_residual_layer.hpp"
 #include "pointwise_conv_layer.hpp"
 #include "precomp.hpp"
 #include "simd_lanes.hpp"
@@ -351,6 +352,8 @@ void registerCustomLayers()
             dnn::LayerFactory::registerLayer(kDenseConvType, DenseConvLayer::create);
         if (!dnn::LayerFactory::isLayerRegistered(kAffineCouplingType))
             dnn::LayerFactory::registerLayer(kAffineCouplingType, AffineCouplingLayer::create);
+        if (!dnn::LayerFactory::isLayerRegistered(kInvertedResidualType))
+            dnn::LayerFactory::registerLayer(kInvertedResidualType, InvertedResidualLayer::create);
     });
 }
 

@@ -64,8 +64,9 @@ enum ConvolutionLayers
     CONVOLUTION_LAYERS_CUSTOM = 0,
     /** OpenCV's Convolution layer, which OpenCV's CUDA backend runs on the GPU. A DepthwiseConv
     with padding that differs between the two sides of an axis (TensorFlow "SAME" at stride 2)
-    stays the module's layer, which OpenCV's 4.6 convolution cannot express. LocalGlobalFlow uses
-    this when its backend is DNN_BACKEND_CUDA. */
+    stays the module's layer, which OpenCV's 4.6 convolution cannot express. InvertedResidual
+    blocks are read as their separate ops first, so that their convolutions can be OpenCV's.
+    LocalGlobalFlow uses this when its backend is DNN_BACKEND_CUDA. */
     CONVOLUTION_LAYERS_BUILTIN = 1,
 };
 
