@@ -19,8 +19,9 @@ const char* const kInvertedResidualType = "org.opencv.anomaly.InvertedResidual";
 
 namespace {
 
-/** Bytes of expanded rows a band holds: with the band's depthwise output and panels the working set
-stays within the 512 KiB L2 cache of the cores we measure on. */
+/** Bytes of expanded rows a band holds, chosen by timing 128 to 512 KiB on EfficientNet-Lite0's
+blocks (doc/performance.md): smaller bands copy the depthwise window's extra rows more often and
+multiply smaller blocks; from 256 KiB up the sizes timed alike. */
 constexpr size_t kBandBytes = 384 * 1024;
 
 /** Output rows per band: as many as keep the expanded input rows they read within kBandBytes, at
