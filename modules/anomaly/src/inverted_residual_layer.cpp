@@ -40,11 +40,7 @@ void multiplyPixels(const pointwise::PackedWeights& weights,
                     size_t first, size_t pixels, float lo, float hi, float* dst, size_t dstStride,
                     float* panels, float* tail)
 {
-    const int columns = tile.columns, depth = weights.inChannels();
-    for (size_t p = 0; p < pixels; p += size_t(columns))
-        pointwise::packPanel(image, depth, plane, first + p,
-                             int(std::min<size_t>(columns, pixels - p)), columns,
-                             panels + p / size_t(columns) * size_t(depth) * columns);
+    pointwise::packPanels(image, weights.inChannels(), plane, first, pixels, tile.columns, panels);
     weights.multiplyPanels(tile, panels, pixels, 0, weights.strips(), lo, hi, dst, dstStride, tail);
 }
 
@@ -148,8 +144,11 @@ void InvertedResidualLayer::compute(const std::vector<Mat>& inputs, Mat& y) cons
     // task boundary computes its first band's shared rows again, so an image is cut only as much
     // as the threads need (batch 1, 2 threads: two halves).
     const int chunks = std::min(bands, std::max(1, (getNumThreads() + batch - 1) / batch));
-    const int maxInRows = (bandRows - 1) * g.stride + g.kernelH;
-    const size_t hiddenStride = size_t(maxInRows) * size_t(width);
+    // A whole band's padded plane, the largest any band needs.
+    std::vector<int> bandTapOffsets;
+    const depthwise::PaddedPlaneLayout bandLayout =
+        depthwise::planLayout(g.kernelH, g.kernelW, g.stride, bandRows, outW, bandTapOffsets);
+    const size_t hiddenStride = size_t(bandLayout.rows) * size_t(width);
 
     const depthwise::PlaneKernel depthwiseKernel = depthwise::selectPlaneKernel();
     const pointwise::TileKernelChoice tile = pointwise::selectTileKernel();
@@ -168,10 +167,8 @@ void InvertedResidualLayer::compute(const std::vector<Mat>& inputs, Mat& y) cons
         const size_t bandOutPixels = size_t(bandRows) * size_t(outW);
         AutoBuffer<float> expanded(expands() ? size_t(hidden) * hiddenStride : 0),
             expandPanels(expands() ? panelFloats(inChannels_, hiddenStride) : 0),
-            padded(size_t(maxInRows) * size_t(g.stride) *
-                   size_t(outW + (g.kernelW - 1) / g.stride)),
-            linearRow(size_t(g.stride) * size_t(outW + (g.kernelW - 1) / g.stride)),
-            depthwiseOut(size_t(hidden) * bandOutPixels),
+            padded(size_t(bandLayout.rows) * size_t(bandLayout.rowStride)),
+            linearRow(size_t(bandLayout.rowStride)), depthwiseOut(size_t(hidden) * bandOutPixels),
             projectPanels(panelFloats(hidden, bandOutPixels)),
             tail(size_t(pointwise::kTileRows) * columns);
         for (int task = r.start; task < r.end; ++task) {

@@ -66,6 +66,14 @@ void packPanel(const float* image, int channels, size_t pixels, size_t first, in
     }
 }
 
+void packPanels(const float* image, int channels, size_t pixels, size_t first, size_t count,
+                int columns, float* panels)
+{
+    for (size_t p = 0; p < count; p += size_t(columns))
+        packPanel(image, channels, pixels, first + p, int(std::min<size_t>(columns, count - p)),
+                  columns, panels + p / size_t(columns) * size_t(channels) * columns);
+}
+
 PackedWeights::PackedWeights(const float* weight, const float* bias, int outChannels,
                              int inChannels)
     : outChannels_(outChannels), inChannels_(inChannels)
@@ -204,12 +212,9 @@ void PointwiseConvLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
                 const size_t blockPixels =
                     std::min(size_t(blockPanels) * columns, pixels - firstPixel);
                 // Consecutive tasks of a range share a block when the strips are split.
-                for (size_t first = 0; blockTask != packedBlockTask && first < blockPixels;
-                     first += size_t(columns))
-                    pointwise::packPanel(
-                        x.ptr<float>(n), depth, pixels, firstPixel + first,
-                        int(std::min<size_t>(columns, blockPixels - first)), columns,
-                        panelBuffer.data() + first / size_t(columns) * size_t(depth) * columns);
+                if (blockTask != packedBlockTask)
+                    pointwise::packPanels(x.ptr<float>(n), depth, pixels, firstPixel, blockPixels,
+                                          columns, panelBuffer.data());
                 packedBlockTask = blockTask;
                 weights_.multiplyPanels(kernel, panelBuffer.data(), blockPixels,
                                         group * strips / stripGroups,

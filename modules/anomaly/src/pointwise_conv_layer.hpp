@@ -41,6 +41,11 @@ stride `pixels`) into a [channels][columns] panel, zeros past count. */
 void packPanel(const float* image, int channels, size_t pixels, size_t first, int count,
                int columns, float* panel);
 
+/** packPanel for pixels [first, first + count) in consecutive panels of `columns` pixels (the last
+partial). */
+void packPanels(const float* image, int channels, size_t pixels, size_t first, size_t count,
+                int columns, float* panels);
+
 /** The weights of a 1x1 convolution as the tile kernel reads them: strips of kTileRows output
 channels, each [inChannels][kTileRows], zero rows past the last channel; the bias zero-padded to
 whole strips. */
