@@ -44,6 +44,18 @@ Pads tfSamePads(int64_t height, int64_t width, int64_t kernel, int64_t stride)
     return {padH / 2, padW / 2, padH - padH / 2, padW - padW / 2};
 }
 
+namespace {
+
+/** y's plane: where a kernelH x kernelW window with this stride and padding fits on x's. */
+void setSlidingWindowPlane(const FeatureValue& x, int64_t kernelH, int64_t kernelW, int64_t stride,
+                           const Pads& pads, FeatureValue& y)
+{
+    y.height = (x.height + pads[0] + pads[2] - kernelH) / stride + 1;
+    y.width = (x.width + pads[1] + pads[3] - kernelW) / stride + 1;
+}
+
+}  // namespace
+
 FeatureNetWriter::FeatureNetWriter(const std::string& graphName, int64_t inputSize, GraphKind kind)
     : builder_(graphName), kind_(kind)
 {
@@ -78,8 +90,7 @@ FeatureValue FeatureNetWriter::conv(const FeatureValue& x, const ConvWeights& w,
     const int64_t kh = w.weight.size(2), kw = w.weight.size(3);
     FeatureValue y = like(x, "conv");
     y.channels = w.weight.size(0);
-    y.height = (x.height + pads[0] + pads[2] - kh) / stride + 1;
-    y.width = (x.width + pads[1] + pads[3] - kw) / stride + 1;
+    setSlidingWindowPlane(x, kh, kw, stride, pads, y);
     const anomaly_export::ConvolutionNode node = anomaly_export::convolutionNode(
         x.channels, y.channels, group, kh, kw, stride, {pads[0], pads[1], pads[2], pads[3]});
     std::vector<std::string> inputs = {x.name, weightInitializer("conv_w", w.weight)};
@@ -106,8 +117,7 @@ FeatureValue FeatureNetWriter::invertedResidual(const FeatureValue& x, const Con
                                  std::to_string(x.channels) + " input channels");
     FeatureValue y = like(x, "block");
     y.channels = project.weight.size(0);
-    y.height = (x.height + pads[0] + pads[2] - k) / stride + 1;
-    y.width = (x.width + pads[1] + pads[3] - depthwise.weight.size(3)) / stride + 1;
+    setSlidingWindowPlane(x, k, depthwise.weight.size(3), stride, pads, y);
     if (residual && (y.channels != x.channels || y.height != x.height || y.width != x.width))
         throw std::runtime_error("residual block of different input and output shapes");
     std::vector<std::string> inputs = {x.name};
@@ -162,8 +172,7 @@ FeatureValue FeatureNetWriter::maxPool(const FeatureValue& x, int64_t kernel, in
                                        const Pads& pads)
 {
     FeatureValue y = like(x, "maxpool");
-    y.height = (x.height + pads[0] + pads[2] - kernel) / stride + 1;
-    y.width = (x.width + pads[1] + pads[3] - kernel) / stride + 1;
+    setSlidingWindowPlane(x, kernel, kernel, stride, pads, y);
     builder_.addNode(
         "MaxPool", {x.name}, y.name,
         {attrInts("kernel_shape", {kernel, kernel}), attrInts("strides", {stride, stride}),
