@@ -25,6 +25,18 @@ ModelSize parseModelSize(const std::string& name)
     throw std::invalid_argument("unknown model size '" + name + "' (lite or paper)");
 }
 
+FlowInput parseFlowInput(const std::string& name)
+{
+    if (name == "discrepancy")
+        return FlowInput::Discrepancy;
+    if (name == "discrepancy+features")
+        return FlowInput::DiscrepancyWithFeatures;
+    if (name == "absdiff")
+        return FlowInput::AbsoluteDiscrepancy;
+    throw std::invalid_argument("unknown flow input '" + name +
+                                "' (discrepancy, discrepancy+features or absdiff)");
+}
+
 std::string presetName(Preset preset)
 {
     switch (preset) {
@@ -41,6 +53,19 @@ std::string presetName(Preset preset)
 std::string modelSizeName(ModelSize size)
 {
     return size == ModelSize::Lite ? "lite" : "paper";
+}
+
+std::string flowInputName(FlowInput input)
+{
+    switch (input) {
+        case FlowInput::Discrepancy:
+            return "discrepancy";
+        case FlowInput::DiscrepancyWithFeatures:
+            return "discrepancy+features";
+        case FlowInput::AbsoluteDiscrepancy:
+            return "absdiff";
+    }
+    return "";
 }
 
 HeadOptions defaultHeadOptions(Preset preset, ModelSize size)

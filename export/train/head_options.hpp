@@ -20,11 +20,20 @@ enum class ModelSize
     Lite,
     Paper
 };
+/** What lgnf's flows see per scale and branch, with R the branch's reconstruction of F. */
+enum class FlowInput
+{
+    Discrepancy,              // F - R (paper A's discrepancy alone)
+    DiscrepancyWithFeatures,  // concat(F, F - R): the flow also models the features themselves
+    AbsoluteDiscrepancy       // |F - R|
+};
 
 Preset parsePreset(const std::string& name);  // throws std::invalid_argument
 ModelSize parseModelSize(const std::string& name);
+FlowInput parseFlowInput(const std::string& name);
 std::string presetName(Preset preset);
 std::string modelSizeName(ModelSize size);
+std::string flowInputName(FlowInput input);
 
 /** Shapes of the three backbone feature maps (strides 4, 8, 16) for one input size. */
 struct HeadGeometry
@@ -59,6 +68,7 @@ struct HeadOptions
     int64_t maskRadius = 1;    // local self-attention hides the (2r+1)^2 neighbourhood of a token
     float noiseScale = 20.f;   // lgfdr: UniAD feature jitter scale
     float flowLossWeight = 1.f;
+    FlowInput flowInput = FlowInput::DiscrepancyWithFeatures;  // lgnf only
 };
 
 HeadOptions defaultHeadOptions(Preset preset, ModelSize size);

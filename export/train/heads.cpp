@@ -66,7 +66,8 @@ uint64_t flowSeed(int scale, int branch)
     return uint64_t(1000 + 100 * branch + 10 * scale);
 }
 
-/** lgnf (paper A): local and global reconstructions, one discrepancy flow per scale and branch. */
+/** lgnf (paper A): local and global reconstructions, one discrepancy flow per scale and branch
+ * (HeadOptions::flowInput says what exactly the flows see). */
 class LgnfHead : public AnomalyHeadImpl
 {
 public:
@@ -78,10 +79,11 @@ public:
         localDecoder_ = register_module("local_decoder", ScaleDecoder(geom, o.dim));
         globalDecoder_ = register_module("global_decoder", ScaleDecoder(geom, o.dim));
         flows_ = register_module("flows", torch::nn::ModuleList());
+        const int64_t factor = o.flowInput == FlowInput::DiscrepancyWithFeatures ? 2 : 1;
         for (int branch = 0; branch < 2; ++branch)
             for (int s = 0; s < 3; ++s)
-                flows_->push_back(
-                    Flow(geom.channels[s], o.flowBlocks, o.flowClamp, flowSeed(s, branch)));
+                flows_->push_back(Flow(factor * geom.channels[s], o.flowBlocks, o.flowClamp,
+                                       flowSeed(s, branch)));
     }
 
     HeadOutput forward(const std::vector<torch::Tensor>& features) override
@@ -96,7 +98,7 @@ public:
             const auto& rec = branch == 0 ? recLocal : recGlobal;
             for (int s = 0; s < 3; ++s) {
                 // The flow models the discrepancy; it does not train the transformer.
-                const auto d = (features[size_t(s)] - rec[size_t(s)]).detach();
+                const auto d = flowInput(features[size_t(s)].detach(), rec[size_t(s)].detach());
                 auto [z, logDet] = flows_[size_t(3 * branch + s)]->as<Flow>()->forward(d);
                 out.loss = out.loss + options_.flowLossWeight * flowNll(z, logDet);
                 maps[branch].push_back(likelihoodAnomalyMap(z));
@@ -122,7 +124,7 @@ public:
             const auto& rec = branch == 0 ? recLocal : recGlobal;
             for (int s = 0; s < 3; ++s) {
                 const auto d = exportInStage(g, stage::kFlow, [&] {
-                    return g.binary("Sub", features[size_t(s)], rec[size_t(s)]);
+                    return exportFlowInput(g, features[size_t(s)], rec[size_t(s)]);
                 });
                 maps[branch].push_back(
                     exportFlowMap(g, *flows_[size_t(3 * branch + s)]->as<Flow>(), d));
@@ -138,6 +140,33 @@ public:
     }
 
 private:
+    torch::Tensor flowInput(const torch::Tensor& f, const torch::Tensor& rec) const
+    {
+        switch (options_.flowInput) {
+            case FlowInput::Discrepancy:
+                break;
+            case FlowInput::DiscrepancyWithFeatures:
+                return torch::cat({f, f - rec}, 1);
+            case FlowInput::AbsoluteDiscrepancy:
+                return (f - rec).abs();
+        }
+        return f - rec;
+    }
+
+    std::string exportFlowInput(GraphEmitter& g, const std::string& f, const std::string& rec) const
+    {
+        const auto d = g.binary("Sub", f, rec);
+        switch (options_.flowInput) {
+            case FlowInput::Discrepancy:
+                break;
+            case FlowInput::DiscrepancyWithFeatures:
+                return g.concatChannels({f, d});
+            case FlowInput::AbsoluteDiscrepancy:
+                return g.unary("Abs", d);
+        }
+        return d;
+    }
+
     HeadOptions options_;
     HeadGeometry geometry_;
     TokenEmbedding embed_{nullptr};

@@ -43,6 +43,9 @@ CommandLine makeCommandLine()
          {"out", "", "model file to write (.onnx)", true},
          {"preset", "lgnf", "lgnf, dadf or lgfdr"},
          {"model-size", "lite", "lite or paper"},
+         {"flow-input", flowInputName(HeadOptions().flowInput),
+          "lgnf: what the flows see: discrepancy+features (F and F - R), discrepancy (F - R) or "
+          "absdiff (|F - R|)"},
          {"image-size", "", "input size in pixels (>= 16; default: the backbone's)"},
          {"epochs", "", "training epochs (>= 1; default 12 for lgfdr, 8 otherwise)"},
          {"batch", "8", "images per training step (>= 1)"},
@@ -87,6 +90,11 @@ int run(const CommandLine& cli)
 {
     const Preset preset = parseOption(cli, "preset", parsePreset);
     const ModelSize size = parseOption(cli, "model-size", parseModelSize);
+    const FlowInput flowInput = parseOption(cli, "flow-input", parseFlowInput);
+    if (cli.has("flow-input") && preset != Preset::Lgnf)
+        throw UsageError(
+            "--flow-input is an lgnf setting (dadf's flows see concat(F, F_local, "
+            "F_global); lgfdr has no flow)");
     const int threads = cli.getInt("threads", 1);
     const int epochs =
         cli.has("epochs") ? cli.getInt("epochs", 1) : (preset == Preset::Lgfdr ? 12 : 8);
@@ -143,6 +151,7 @@ int run(const CommandLine& cli)
 
     const auto features = extractFeatures(backbone, trainPaths, policy, 8, !quiet);
     HeadOptions headOptions = defaultHeadOptions(preset, size);
+    headOptions.flowInput = flowInput;
     auto head = makeStandardizedHead(headOptions, backbone.geometry);
     head->fitFeatureStatistics(features);
     const double flops = headFlops(*head, backbone.geometry);
@@ -159,8 +168,9 @@ int run(const CommandLine& cli)
     train.checkpointPath = cli.has("checkpoint") ? cli.get("checkpoint") : outPath + ".ckpt";
     train.resume = cli.has("resume");
     train.showProgress = !quiet;
-    train.runSignature = presetName(preset) + "/" + modelSizeName(size) + "/" + backbone.name +
-                         "/" + std::to_string(imageSize) +
+    train.runSignature = presetName(preset) + "/" + modelSizeName(size) + "/" +
+                         (preset == Preset::Lgnf ? flowInputName(flowInput) + "/" : "") +
+                         backbone.name + "/" + std::to_string(imageSize) +
                          "/images=" + std::to_string(trainPaths.size()) +
                          "/seed=" + std::to_string(seed) + "/batch=" + std::to_string(batch);
     std::signal(SIGINT, onSignal);
@@ -256,6 +266,8 @@ int run(const CommandLine& cli)
             << cal.method << "\",\"statistics_score\":" << (statistics ? "true" : "false");
     if (statistics)
         summary << ",\"statistics_shrinkage\":" << formatFloat(shrinkage);
+    if (preset == Preset::Lgnf)
+        summary << ",\"flow_input\":\"" << flowInputName(flowInput) << "\"";
     summary << "}";
     setMeta("anomaly.training.summary", summary.str());
     builder->save(outPath);

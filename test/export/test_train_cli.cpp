@@ -84,6 +84,13 @@ TEST(TrainTool, RejectsBadArgumentsWithAMessage)
     EXPECT_EQ(runTool({"--data", "/nonexistent", "--backbone", "x", "--out", "y",
                        "--statistics-score", "maybe"}),
               2);
+    EXPECT_EQ(runTool({"--data", "/nonexistent", "--backbone", "x", "--out", "y", "--flow-input",
+                       "sideways"}),
+              2);
+    // A setting of lgnf's flows, meaningless for the other presets: refused, not ignored.
+    EXPECT_EQ(runTool({"--data", "/nonexistent", "--backbone", "x", "--out", "y", "--preset",
+                       "dadf", "--flow-input", "absdiff"}),
+              2);
     EXPECT_NE(runTool({"--data", "/nonexistent", "--backbone", "/nonexistent.onnx", "--out",
                        "/tmp/never.onnx"}),
               0);

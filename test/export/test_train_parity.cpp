@@ -45,13 +45,13 @@ struct TrainedModel
     std::vector<unsigned char> bytes;
 };
 
-TrainedModel trainTiny(Preset preset, const std::vector<cv::Mat>& images)
+TrainedModel trainTiny(const HeadOptions& options, const std::vector<cv::Mat>& images)
 {
     torch::manual_seed(1);
     TrainedModel m;
     m.backbone = loadBackbone(makeTestBackbone(kImageSize, {8, 12, 16}, 3), "test backbone");
     const auto features = extractFeatures(m.backbone, images);
-    auto head = makeStandardizedHead(tinyOptions(preset), m.backbone.geometry);
+    auto head = makeStandardizedHead(options, m.backbone.geometry);
     head->fitFeatureStatistics(features);
     TrainOptions t;
     t.epochs = 2;
@@ -106,7 +106,27 @@ std::vector<int> ranking(const std::vector<float>& scores)
     return order;
 }
 
-class TrainParity : public ::testing::TestWithParam<Preset>
+/** A preset, and for lgnf what its flows see. */
+struct HeadCase
+{
+    Preset preset;
+    FlowInput flowInput = HeadOptions().flowInput;
+    HeadOptions options() const
+    {
+        HeadOptions o = tinyOptions(preset);
+        o.flowInput = flowInput;
+        return o;
+    }
+};
+
+void PrintTo(const HeadCase& c, std::ostream* os)
+{
+    *os << presetName(c.preset);
+    if (c.preset == Preset::Lgnf)
+        *os << " (flows on " << flowInputName(c.flowInput) << ")";
+}
+
+class TrainParity : public ::testing::TestWithParam<HeadCase>
 {
 };
 
@@ -118,7 +138,7 @@ TEST_P(TrainParity, OpenCvInferenceMatchesLibTorchAtBatch1And2)
     auto testImages = makeTextureImages(4, kImageSize, 99);
     cv::rectangle(testImages[1], cv::Rect(20, 20, 12, 12), cv::Scalar(255, 255, 255), cv::FILLED);
     cv::rectangle(testImages[3], cv::Rect(5, 30, 20, 6), cv::Scalar(0, 0, 0), cv::FILLED);
-    TrainedModel m = trainTiny(GetParam(), trainImages);
+    TrainedModel m = trainTiny(GetParam().options(), trainImages);
 
     torch::NoGradGuard noGrad;
     const auto features = extractFeatures(m.backbone, testImages);
@@ -182,7 +202,7 @@ TEST_P(TrainParity, EveryNodeNameCarriesItsStage)
     std::set<std::string> backboneNames;
     for (const auto& node : backboneModel.graph().node())
         backboneNames.insert("backbone/" + (node.name().empty() ? node.output(0) : node.name()));
-    const TrainedModel m = trainTiny(GetParam(), makeTextureImages(4, kImageSize, 3));
+    const TrainedModel m = trainTiny(GetParam().options(), makeTextureImages(4, kImageSize, 3));
     onnx::ModelProto merged;
     ASSERT_TRUE(merged.ParseFromArray(m.bytes.data(), int(m.bytes.size())));
 
@@ -212,10 +232,66 @@ TEST_P(TrainParity, EveryNodeNameCarriesItsStage)
 }
 
 INSTANTIATE_TEST_SUITE_P(Presets, TrainParity,
-                         ::testing::Values(Preset::Lgnf, Preset::Dadf, Preset::Lgfdr),
-                         [](const ::testing::TestParamInfo<Preset>& param) {
-                             return presetName(param.param);
+                         ::testing::Values(HeadCase{Preset::Lgnf, FlowInput::Discrepancy},
+                                           HeadCase{Preset::Lgnf,
+                                                    FlowInput::DiscrepancyWithFeatures},
+                                           HeadCase{Preset::Lgnf, FlowInput::AbsoluteDiscrepancy},
+                                           HeadCase{Preset::Dadf}, HeadCase{Preset::Lgfdr}),
+                         [](const ::testing::TestParamInfo<HeadCase>& param) {
+                             std::string name = presetName(param.param.preset);
+                             if (param.param.flowInput == FlowInput::DiscrepancyWithFeatures)
+                                 name += "_discrepancy_and_features";
+                             else if (param.param.flowInput == FlowInput::AbsoluteDiscrepancy)
+                                 name += "_absdiff";
+                             return name;
                          });
+
+TEST(TrainHead, LgnfFlowsSeeWhatTheFlowInputSettingSays)
+{
+    // Traced in the exported graph: the input of each flow's first coupling block is F - R,
+    // |F - R|, or the channel concatenation of F and F - R, for the six flows (3 scales x 2
+    // branches).
+    for (FlowInput mode : {FlowInput::Discrepancy, FlowInput::DiscrepancyWithFeatures,
+                           FlowInput::AbsoluteDiscrepancy}) {
+        const TrainedModel m =
+            trainTiny(HeadCase{Preset::Lgnf, mode}.options(), makeTextureImages(4, kImageSize, 5));
+        onnx::ModelProto merged;
+        ASSERT_TRUE(merged.ParseFromArray(m.bytes.data(), int(m.bytes.size())));
+        std::map<std::string, const onnx::NodeProto*> producer;
+        for (const auto& node : merged.graph().node())
+            for (const auto& out : node.output())
+                producer[out] = &node;
+        const auto producedBy = [&](const std::string& tensor, const std::string& op) {
+            const auto it = producer.find(tensor);
+            return it != producer.end() && it->second->op_type() == op;
+        };
+        int flows = 0;
+        for (const auto& node : merged.graph().node()) {
+            if (node.op_type() != "AffineCoupling" || producedBy(node.input(0), "AffineCoupling"))
+                continue;
+            ++flows;
+            const onnx::NodeProto& in = *producer.at(node.input(0));
+            switch (mode) {
+                case FlowInput::Discrepancy:
+                    EXPECT_EQ(in.op_type(), "Sub");
+                    break;
+                case FlowInput::AbsoluteDiscrepancy:
+                    ASSERT_EQ(in.op_type(), "Abs");
+                    EXPECT_TRUE(producedBy(in.input(0), "Sub"));
+                    break;
+                case FlowInput::DiscrepancyWithFeatures: {
+                    ASSERT_EQ(in.op_type(), "Concat");
+                    ASSERT_EQ(in.input_size(), 2);
+                    const onnx::NodeProto& d = *producer.at(in.input(1));
+                    ASSERT_EQ(d.op_type(), "Sub");
+                    EXPECT_EQ(in.input(0), d.input(0)) << "the features are the minuend of F - R";
+                    break;
+                }
+            }
+        }
+        EXPECT_EQ(flows, 6) << flowInputName(mode);
+    }
+}
 
 TEST(TrainHead, LiteHeadsStayWithinTwoGigaflopsAt256)
 {
