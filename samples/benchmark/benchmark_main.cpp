@@ -89,6 +89,19 @@ std::array<int64_t, 3> backboneChannels(const cv::anomaly::LocalGlobalFlow& dete
     }
     return channels;
 }
+
+/** What an lgnf model's flows see, from its training summary; models trained before the setting
+existed have no entry and saw the discrepancy alone. */
+std::string flowInputOf(const cv::anomaly::LocalGlobalFlow& detector)
+{
+    const std::string summary = detector.getMetadata("anomaly.training.summary");
+    const std::string key = "\"flow_input\":\"";
+    const size_t at = summary.find(key);
+    if (at == std::string::npos)
+        return "discrepancy";
+    const size_t begin = at + key.size();
+    return summary.substr(begin, summary.find('"', begin) - begin);
+}
 #endif
 
 // Raw float32 files for ort_benchmark.py: the batch-2 input blob and the OpenCV outputs.
@@ -198,10 +211,12 @@ int run(const anomaly_samples::CommandLine& cli)
     }
 
 #ifdef ANOMALY_BENCHMARK_WITH_LIBTORCH
-    if (withTorch)
-        report.headRows =
-            ab::benchmarkTorchHead(report.method, report.modelSize, backboneChannels(*detector),
-                                   report.inputSize, threads, batches, warmup, repeats, tick);
+    if (withTorch) {
+        report.flowInput = flowInputOf(*detector);
+        report.headRows = ab::benchmarkTorchHead(report.method, report.modelSize, report.flowInput,
+                                                 backboneChannels(*detector), report.inputSize,
+                                                 threads, batches, warmup, repeats, tick);
+    }
 #endif
     progress.finish();
     for (int t : threads) {

@@ -144,8 +144,11 @@ void printReport(const BenchmarkReport& r, std::ostream& out)
 
     if (!r.headRows.empty()) {
         out << "\nPeer (a), head only (LibTorch has no backbone): the training tool's LibTorch "
-               "head vs the same head (same weights) exported alone and run by cv::dnn; ms per "
-               "image.\n\n| threads | batch | LibTorch head | cv::dnn head | cv::dnn / LibTorch | "
+               "head vs the same head (same weights) exported alone and run by cv::dnn";
+        if (r.method == "lgnf")
+            out << " (flows on " << r.flowInput << ", as in the model)";
+        out << "; ms per image.\n\n| threads | batch | LibTorch head | cv::dnn head | cv::dnn / "
+               "LibTorch | "
                "max abs anomaly_map difference |\n|---|---|---|---|---|---|\n";
         for (const auto& h : r.headRows)
             out << "| " << h.threads << " | " << h.batch << " | " << ms(h.torchSecondsPerImage)

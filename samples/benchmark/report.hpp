@@ -42,6 +42,7 @@ struct HeadPeerRow
 struct BenchmarkReport
 {
     std::string modelPath, method, modelSize, backbone;
+    std::string flowInput;  // lgnf: what its flows see (anomaly_train --flow-input)
     cv::Size inputSize;
     int warmup = 0, repeats = 0;
     std::vector<std::string> stageNames;

@@ -54,6 +54,7 @@ cv::Mat asMat(const torch::Tensor& t)
 }  // namespace
 
 std::vector<HeadPeerRow> benchmarkTorchHead(const std::string& method, const std::string& modelSize,
+                                            const std::string& flowInput,
                                             const std::array<int64_t, 3>& channels,
                                             cv::Size inputSize, const std::vector<int>& threads,
                                             const std::vector<int>& batches, int warmup,
@@ -66,10 +67,10 @@ std::vector<HeadPeerRow> benchmarkTorchHead(const std::string& method, const std
         geometry.widths[size_t(s)] = inputSize.width >> (s + 2);
     }
     torch::manual_seed(0);
-    auto head = anomaly_train::makeStandardizedHead(
-        anomaly_train::defaultHeadOptions(anomaly_train::parsePreset(method),
-                                          anomaly_train::parseModelSize(modelSize)),
-        geometry);
+    anomaly_train::HeadOptions options = anomaly_train::defaultHeadOptions(
+        anomaly_train::parsePreset(method), anomaly_train::parseModelSize(modelSize));
+    options.flowInput = anomaly_train::parseFlowInput(flowInput);
+    auto head = anomaly_train::makeStandardizedHead(options, geometry);
     head->eval();
     ExportedHead exported = exportHeadToDnn(*head, geometry);
 

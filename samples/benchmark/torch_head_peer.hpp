@@ -17,8 +17,10 @@ namespace anomaly_benchmark {
 
 /** Builds the method's head (LibTorch default initialisation, seed 0: the timing does not depend
 on weight values) for backbone features of `channels` at strides 4, 8, 16 of inputSize, exports
-it alone to ONNX and times both on the same random features. */
+it alone to ONNX and times both on the same random features. flowInput: what lgnf's flows see
+(anomaly_train --flow-input), ignored by the other methods. */
 std::vector<HeadPeerRow> benchmarkTorchHead(const std::string& method, const std::string& modelSize,
+                                            const std::string& flowInput,
                                             const std::array<int64_t, 3>& channels,
                                             cv::Size inputSize, const std::vector<int>& threads,
                                             const std::vector<int>& batches, int warmup,
