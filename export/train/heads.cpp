@@ -142,15 +142,16 @@ public:
 private:
     torch::Tensor flowInput(const torch::Tensor& f, const torch::Tensor& rec) const
     {
+        const auto d = f - rec;
         switch (options_.flowInput) {
             case FlowInput::Discrepancy:
                 break;
             case FlowInput::DiscrepancyWithFeatures:
-                return torch::cat({f, f - rec}, 1);
+                return torch::cat({f, d}, 1);
             case FlowInput::AbsoluteDiscrepancy:
-                return (f - rec).abs();
+                return d.abs();
         }
-        return f - rec;
+        return d;
     }
 
     std::string exportFlowInput(GraphEmitter& g, const std::string& f, const std::string& rec) const
