@@ -5,67 +5,78 @@
 
 namespace anomaly_train {
 
+namespace {
+
+/** One option value and its command-line name; each enum's table lists all its values. */
+template <typename E>
+struct NamedValue
+{
+    E value;
+    const char* name;
+};
+
+const NamedValue<Preset> kPresets[] = {
+    {Preset::Lgnf, "lgnf"}, {Preset::Dadf, "dadf"}, {Preset::Lgfdr, "lgfdr"}};
+const NamedValue<ModelSize> kModelSizes[] = {{ModelSize::Lite, "lite"},
+                                             {ModelSize::Paper, "paper"}};
+const NamedValue<FlowInput> kFlowInputs[] = {
+    {FlowInput::Discrepancy, "discrepancy"},
+    {FlowInput::DiscrepancyWithFeatures, "discrepancy+features"},
+    {FlowInput::AbsoluteDiscrepancy, "absdiff"}};
+
+/** The value named `name`; else invalid_argument "unknown <what> '<name>' (a, b or c)". */
+template <typename E, size_t N>
+E parseName(const std::string& name, const NamedValue<E> (&table)[N], const char* what)
+{
+    for (const auto& entry : table)
+        if (name == entry.name)
+            return entry.value;
+    std::string choices;
+    for (size_t i = 0; i < N; ++i)
+        choices += std::string(i == 0 ? "" : i + 1 == N ? " or " : ", ") + table[i].name;
+    throw std::invalid_argument("unknown " + std::string(what) + " '" + name + "' (" + choices +
+                                ")");
+}
+
+template <typename E, size_t N>
+std::string nameOf(E value, const NamedValue<E> (&table)[N])
+{
+    for (const auto& entry : table)
+        if (entry.value == value)
+            return entry.name;
+    return "";
+}
+
+}  // namespace
+
 Preset parsePreset(const std::string& name)
 {
-    if (name == "lgnf")
-        return Preset::Lgnf;
-    if (name == "dadf")
-        return Preset::Dadf;
-    if (name == "lgfdr")
-        return Preset::Lgfdr;
-    throw std::invalid_argument("unknown preset '" + name + "' (lgnf, dadf or lgfdr)");
+    return parseName(name, kPresets, "preset");
 }
 
 ModelSize parseModelSize(const std::string& name)
 {
-    if (name == "lite")
-        return ModelSize::Lite;
-    if (name == "paper")
-        return ModelSize::Paper;
-    throw std::invalid_argument("unknown model size '" + name + "' (lite or paper)");
+    return parseName(name, kModelSizes, "model size");
 }
 
 FlowInput parseFlowInput(const std::string& name)
 {
-    if (name == "discrepancy")
-        return FlowInput::Discrepancy;
-    if (name == "discrepancy+features")
-        return FlowInput::DiscrepancyWithFeatures;
-    if (name == "absdiff")
-        return FlowInput::AbsoluteDiscrepancy;
-    throw std::invalid_argument("unknown flow input '" + name +
-                                "' (discrepancy, discrepancy+features or absdiff)");
+    return parseName(name, kFlowInputs, "flow input");
 }
 
 std::string presetName(Preset preset)
 {
-    switch (preset) {
-        case Preset::Lgnf:
-            return "lgnf";
-        case Preset::Dadf:
-            return "dadf";
-        case Preset::Lgfdr:
-            return "lgfdr";
-    }
-    return "";
+    return nameOf(preset, kPresets);
 }
 
 std::string modelSizeName(ModelSize size)
 {
-    return size == ModelSize::Lite ? "lite" : "paper";
+    return nameOf(size, kModelSizes);
 }
 
 std::string flowInputName(FlowInput input)
 {
-    switch (input) {
-        case FlowInput::Discrepancy:
-            return "discrepancy";
-        case FlowInput::DiscrepancyWithFeatures:
-            return "discrepancy+features";
-        case FlowInput::AbsoluteDiscrepancy:
-            return "absdiff";
-    }
-    return "";
+    return nameOf(input, kFlowInputs);
 }
 
 HeadOptions defaultHeadOptions(Preset preset, ModelSize size)
