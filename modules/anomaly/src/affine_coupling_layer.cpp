@@ -195,7 +195,7 @@ void AffineCouplingLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
                 depthwise::planLayout(kernel_, kernel_, 1, rows, width, tapOffsets);
             for (int c = 0; c < split; ++c) {
                 depthwise::fillPaddedPlane(image + size_t(c) * plane, height, width, pad, pad,
-                                           firstRow, layout, padded.data(), nullptr);
+                                           firstRow, layout, padded.data(), nullptr, c > 0);
                 depthwiseKernel(padded.data(), layout, depthwiseWeights + size_t(c) * layout.taps,
                                 depthwiseBias[c], -none, none, hidden.data() + size_t(c) * pixels);
             }

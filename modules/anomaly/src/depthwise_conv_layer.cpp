@@ -29,10 +29,12 @@ void splitPhases(const float* linear, int stride, int phaseLength, float* row)
 
 /** The two stride phases of one padded row, straight from the input row: the even and odd input
 columns go to the phases their padded columns fall in (which swap when padLeft is odd); the rest
-of the row is zeros. */
-void splitStrideTwoRow(const float* srcRow, int copied, int padLeft, int phaseLength, float* row)
+of the row is zeros (written unless paddingZeroed). */
+void splitStrideTwoRow(const float* srcRow, int copied, int padLeft, int phaseLength,
+                       bool paddingZeroed, float* row)
 {
-    std::fill(row, row + 2 * phaseLength, 0.f);
+    if (!paddingZeroed)
+        std::fill(row, row + 2 * phaseLength, 0.f);
     float* evenDst = row + (padLeft & 1) * phaseLength + (padLeft >> 1);
     float* oddDst = row + ((padLeft + 1) & 1) * phaseLength + ((padLeft + 1) >> 1);
     int m = 0;
@@ -48,6 +50,19 @@ void splitStrideTwoRow(const float* srcRow, int copied, int padLeft, int phaseLe
         evenDst[j] = srcRow[2 * j];
     for (int j = m; 2 * j + 1 < copied; ++j)
         oddDst[j] = srcRow[2 * j + 1];
+}
+
+/** dst[0 .. n) = src[0 .. n) in vector moves: for rows of a few dozen floats, as here, a call to
+memmove (what std::copy of floats becomes) is mostly call overhead. */
+void copyRow(const float* src, int n, float* dst)
+{
+    int j = 0;
+#if CV_SIMD
+    for (; j + v_float32::nlanes <= n; j += v_float32::nlanes)
+        v_store(dst + j, vx_load(src + j));
+#endif
+    for (; j < n; ++j)
+        dst[j] = src[j];
 }
 
 }  // namespace
@@ -72,28 +87,33 @@ PaddedPlaneLayout planLayout(int kernelH, int kernelW, int stride, int outH, int
 }
 
 void fillPaddedPlane(const float* src, int height, int width, int padTop, int padLeft, int firstRow,
-                     const PaddedPlaneLayout& layout, float* buffer, float* linearRow)
+                     const PaddedPlaneLayout& layout, float* buffer, float* linearRow,
+                     bool paddingZeroed)
 {
     // Padded columns 0 .. rowStride-1 of a row: padLeft zeros, the input row (cut where no
-    // output reads it), zeros.
+    // output reads it), zeros. Strides above 2 rewrite every element through linearRow.
     const int length = layout.rowStride;
     const int copied = std::max(0, std::min(width, length - padLeft));
+    const bool writeZeros = !paddingZeroed || layout.stride > 2;
     for (int r = 0; r < layout.rows; ++r) {
         const int y = firstRow + r - padTop;
         float* row = buffer + size_t(r) * length;
         if (y < 0 || y >= height) {
-            std::fill(row, row + length, 0.f);
+            if (writeZeros)
+                std::fill(row, row + length, 0.f);
             continue;
         }
         const float* srcRow = src + size_t(y) * width;
         if (layout.stride == 2) {
-            splitStrideTwoRow(srcRow, copied, padLeft, layout.phaseLength, row);
+            splitStrideTwoRow(srcRow, copied, padLeft, layout.phaseLength, paddingZeroed, row);
             continue;
         }
         float* linear = layout.stride == 1 ? row : linearRow;
-        std::fill(linear, linear + padLeft, 0.f);
-        std::copy(srcRow, srcRow + copied, linear + padLeft);
-        std::fill(linear + padLeft + copied, linear + length, 0.f);
+        if (writeZeros) {
+            std::fill(linear, linear + padLeft, 0.f);
+            std::fill(linear + padLeft + copied, linear + length, 0.f);
+        }
+        copyRow(srcRow, copied, linear + padLeft);
         if (layout.stride > 1)
             splitPhases(linear, layout.stride, layout.phaseLength, row);
     }
@@ -178,9 +198,10 @@ void DepthwiseConvLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
             linearRow(size_t(layout.rowStride));
         for (int idx = r.start; idx < r.end; ++idx) {
             const int n = idx / channels, c = idx % channels;
+            // Every plane has the same padding: its zeros are written for the task's first only.
             depthwise::fillPaddedPlane(x.ptr<float>(n, c), height, width, geometry_.padTop,
                                        geometry_.padLeft, 0, layout, padded.data(),
-                                       linearRow.data());
+                                       linearRow.data(), idx > r.start);
             kernel(padded.data(), layout, weights + size_t(c) * layout.taps, bias[c], clamp_.lo,
                    clamp_.hi, y.ptr<float>(n, c));
         }

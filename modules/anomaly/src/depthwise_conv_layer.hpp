@@ -26,9 +26,13 @@ PaddedPlaneLayout planLayout(int kernelH, int kernelW, int stride, int outH, int
 
 /** Copies rows firstRow - padTop .. of a height x width plane into the layout, zeros where the
 padding is (outside the plane). linearRow: scratch for one padded row (layout.rowStride floats),
-used only when the stride is above 2. firstRow > 0 serves a band of output rows. */
+used only when the stride is above 2. firstRow > 0 serves a band of output rows. paddingZeroed:
+buffer holds the zeros of a fill with the same arguments but src (another channel of the same
+band), so only the plane's values are written; on the small planes of stride 16 writing the zeros
+again for every channel cost about as much as the convolution. */
 void fillPaddedPlane(const float* src, int height, int width, int padTop, int padLeft, int firstRow,
-                     const PaddedPlaneLayout& layout, float* buffer, float* linearRow);
+                     const PaddedPlaneLayout& layout, float* buffer, float* linearRow,
+                     bool paddingZeroed);
 
 using PlaneKernel = void (*)(const float*, const PaddedPlaneLayout&, const float*, float, float,
                              float, float*);

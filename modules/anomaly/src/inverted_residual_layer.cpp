@@ -215,7 +215,7 @@ void InvertedResidualLayer::compute(const std::vector<Mat>& inputs, Mat& y) cons
                 for (int c = 0; c < hidden; ++c) {
                     depthwise::fillPaddedPlane(source + size_t(c) * sourceStride, sourceHeight,
                                                width, g.padTop, g.padLeft, sourceFirst, layout,
-                                               padded.data(), linearRow.data());
+                                               padded.data(), linearRow.data(), c > 0);
                     depthwiseKernel(padded.data(), layout,
                                     depthwiseWeights + size_t(c) * layout.taps, depthwiseBias[c],
                                     lo, hi, depthwiseOut.data() + size_t(c) * pixels);
