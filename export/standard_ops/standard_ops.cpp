@@ -8,6 +8,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace anomaly_export {
@@ -139,14 +140,19 @@ std::string addScalarConstant(onnx::GraphProto& graph, const std::string& name, 
     return name;
 }
 
-std::string addInt64Constant(onnx::GraphProto& graph, const std::string& name,
-                             const std::vector<int64_t>& values)
+/** A 1-D float or int64 initializer holding `values`. */
+template <class T>
+std::string addVectorConstant(onnx::GraphProto& graph, const std::string& name,
+                              const std::vector<T>& values)
 {
+    static_assert(std::is_same<T, float>::value || std::is_same<T, int64_t>::value,
+                  "float or int64 values");
     auto* t = graph.add_initializer();
     t->set_name(name);
-    t->set_data_type(onnx::TensorProto::INT64);
+    t->set_data_type(std::is_same<T, float>::value ? onnx::TensorProto::FLOAT
+                                                   : onnx::TensorProto::INT64);
     t->add_dims(static_cast<int64_t>(values.size()));
-    t->set_raw_data(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(int64_t));
+    t->set_raw_data(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
     return name;
 }
 
@@ -279,6 +285,26 @@ onnx::NodeProto rewriteSoftmaxLastAxis(const onnx::NodeProto& node)
     return makeNode("Softmax", node.name(), {node.input(0)}, node.output(0), {attrInt("axis", -1)});
 }
 
+std::vector<onnx::NodeProto> rewriteBilinearUpsample(const onnx::NodeProto& node,
+                                                     onnx::GraphProto& graph, NameRegistry& names)
+{
+    requireInputs(node, 1);
+    int64_t factor = 0;
+    for (const auto& a : node.attribute())
+        if (a.name() == "factor")
+            factor = a.i();
+    if (factor < 1)
+        throw std::runtime_error("BilinearUpsample '" + node.name() + "': needs a factor >= 1");
+    const float f = float(factor);
+    // roi as an empty initializer, as anomaly_train wrote Resize before format 1.6.
+    const std::string roi = addVectorConstant<float>(graph, names.fresh(node.name() + "/roi"), {});
+    const std::string scales =
+        addVectorConstant<float>(graph, names.fresh(node.name() + "/scales"), {1.f, 1.f, f, f});
+    return {makeNode("Resize", node.name(), {node.input(0), roi, scales}, node.output(0),
+                     {attrString("mode", "linear"),
+                      attrString("coordinate_transformation_mode", "half_pixel")})};
+}
+
 /** DepthwiseConv (group C) and DenseConv (group 1): the same inputs; ONNX Conv with that group,
 stride and padding is the op's definition. */
 std::vector<onnx::NodeProto> rewriteStridedConv(const onnx::NodeProto& node,
@@ -355,7 +381,7 @@ std::vector<onnx::NodeProto> rewriteAffineCoupling(const onnx::NodeProto& node,
     const std::string transformed = names.fresh(out + "/y2");
     const std::string joined = names.fresh(out + "/joined");
     const std::string sizes = names.fresh(node.name() + "/split_sizes");
-    addInt64Constant(graph, sizes, {split, channels - split});
+    addVectorConstant<int64_t>(graph, sizes, {split, channels - split});
 
     // The op's definition, node by node; our own ops among them are rewritten in turn.
     onnx::NodeProto splitNode = makeNode("Split", names.fresh(node.name() + "/split"),
@@ -491,6 +517,8 @@ onnx::ModelProto toStandardOps(const onnx::ModelProto& model)
             replacement = rewriteSoftClampAffine(node, graph, names);
         else if (node.domain() == kCustomDomain && node.op_type() == "SoftmaxLastAxis")
             replacement = {rewriteSoftmaxLastAxis(node)};
+        else if (node.domain() == kCustomDomain && node.op_type() == "BilinearUpsample")
+            replacement = rewriteBilinearUpsample(node, graph, names);
         else if (node.domain() == kCustomDomain && node.op_type() == kDepthwiseConvOp)
             replacement = rewriteStridedConv(node, graph, true);
         else if (node.domain() == kCustomDomain && node.op_type() == kPointwiseConvOp)

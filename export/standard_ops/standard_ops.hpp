@@ -24,6 +24,8 @@ constexpr int64_t kStandardOpset = 17;
 - PointwiseConv(X, W, B) -> Conv(X, W, B) with a 1x1 kernel.
 - DenseConv(X, W, B) -> Conv(X, W, B) with group 1 and the same stride and padding.
 - SoftmaxLastAxis(X) -> Softmax(X, axis=-1).
+- BilinearUpsample(X, factor f) -> Resize(X, roi = empty, scales = [1, 1, f, f], mode linear,
+  coordinate_transformation_mode half_pixel).
 - AffineCoupling(X, DW, DB, PW, PB, scale, bias, perm) -> Split(X, [S, C-S]) -> the DepthwiseConv,
   LeakyRelu(slope), PointwiseConv, SoftClampAffine, Concat and ChannelAffinePermute nodes of its
   definition, each of ours rewritten as above.

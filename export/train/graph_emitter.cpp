@@ -204,18 +204,12 @@ std::string GraphEmitter::upsample(const std::string& x, int64_t factor)
 {
     if (factor == 1)
         return x;
-    const float f = float(factor);
-    const std::vector<float> scales{1.f, 1.f, f, f};
-    const std::string scalesName = b_.addInitializer(b_.uniqueName("scales"), {4}, scales.data());
     Shape out = shape(x);
     out[2] *= factor;
     out[3] *= factor;
-    // roi is an empty initializer rather than an omitted ("") input: the runtime's graph check
-    // refuses empty input names.
-    const std::string roiName = b_.addInitializer(b_.uniqueName("roi"), {0}, scales.data());
-    return emit(
-        "Resize", {x, roiName, scalesName}, out,
-        {attrString("mode", "linear"), attrString("coordinate_transformation_mode", "half_pixel")});
+    // Custom (format 1.6): OpenCV 4.6's Resize computes each output value on its own on one thread.
+    return emit("BilinearUpsample", {x}, out, {attrInt("factor", factor)},
+                anomaly_export::kCustomDomain);
 }
 
 std::string GraphEmitter::averagePool(const std::string& x, int64_t factor)

@@ -57,6 +57,8 @@ opencv_test::TestModel customOpModel()
            {TestAttr::integer("stride", 1), TestAttr::list("padding", {1, 1, 1, 1}),
             TestAttr::integer("residual", 1)},
            "org.opencv.anomaly");
+    m.node("BilinearUpsample", {"coupled"}, {"upsampled"}, {TestAttr::integer("factor", 2)},
+           "org.opencv.anomaly");
     return m;
 }
 

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -231,6 +232,20 @@ std::map<std::string, torch::Tensor> evaluateStandardGraph(const onnx::ModelProt
             for (int k = 0; k < n.input_size(); ++k)
                 parts.push_back(in(k));
             out = torch::cat(parts, attribute(n, "axis")->i());
+        } else if (n.op_type() == "Resize") {
+            // Only what the rewrite of BilinearUpsample writes: linear, half_pixel, scales given.
+            const auto* mode = attribute(n, "mode");
+            const auto* transform = attribute(n, "coordinate_transformation_mode");
+            EXPECT_TRUE(mode && mode->s() == "linear") << n.name();
+            EXPECT_TRUE(transform && transform->s() == "half_pixel") << n.name();
+            EXPECT_EQ(in(1).numel(), 0) << n.name() << ": roi";
+            const torch::Tensor scales = in(2);
+            EXPECT_EQ(scales[0].item<float>(), 1.f);
+            EXPECT_EQ(scales[1].item<float>(), 1.f);
+            const auto size = [&](int axis) {
+                return int64_t(std::floor(in(0).size(axis) * scales[axis].item<double>()));
+            };
+            out = torch::upsample_bilinear2d(in(0), {size(2), size(3)}, false);
         } else if (n.op_type() == "Tanh") {
             out = torch::tanh(in(0));
         } else if (n.op_type() == "Exp") {
@@ -695,6 +710,30 @@ TEST(StandardOps, SoftmaxLastAxisBecomesSoftmaxOverTheLastAxisAndMatchesOpenCv)
     const std::vector<cv::Mat>& reference = runs.openCv;
     const auto& values = runs.standard;
     EXPECT_LT(maxAbsDifference(reference[0], values.at("weights")), 1e-6);
+}
+
+TEST(StandardOps, BilinearUpsampleBecomesResizeAndMatchesOpenCv)
+{
+    OnnxGraphBuilder b("upsample");
+    b.addInput("image", {-1, kChannels, kHeight, kWidth});
+    b.addNode("BilinearUpsample", {"image"}, "up", {anomaly_export::attrInt("factor", 4)},
+              anomaly_export::kCustomDomain);
+    b.model().mutable_graph()->mutable_node(0)->set_name("maps/BilinearUpsample_0");
+    b.addOutput("up", {-1, kChannels, 4 * kHeight, 4 * kWidth});
+    const onnx::ModelProto rewritten = anomaly_export::toStandardOps(b.model());
+    EXPECT_NO_THROW(onnx::checker::check_model(rewritten));
+    ASSERT_EQ(rewritten.graph().node_size(), 1);
+    const onnx::NodeProto& resize = rewritten.graph().node(0);
+    EXPECT_EQ(resize.op_type(), "Resize");
+    EXPECT_TRUE(resize.domain().empty());
+    EXPECT_EQ(resize.name(), "maps/BilinearUpsample_0");
+    ASSERT_EQ(resize.input_size(), 3);
+    EXPECT_EQ(rewritten.graph().initializer_size(), 2) << "roi and scales";
+
+    torch::manual_seed(12);
+    const torch::Tensor image = torch::randn({2, kChannels, kHeight, kWidth});
+    const BothRuns runs = runBoth(b.model(), image, {"up"});
+    EXPECT_LT(maxAbsDifference(runs.openCv[0], runs.standard.at("up")), 1e-5);
 }
 
 TEST(StandardOps, RefusesUnknownCustomOpsAndBadPermutations)

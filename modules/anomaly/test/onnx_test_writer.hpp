@@ -59,16 +59,22 @@ struct TestAttr
     {
         Int,
         Float,
-        Ints
+        Ints,
+        Text
     } kind;
     int64_t i = 0;
     float f = 0;
     std::vector<int64_t> ints;
-    static TestAttr integer(const std::string& n, int64_t v) { return {n, Int, v, 0, {}}; }
-    static TestAttr real(const std::string& n, float v) { return {n, Float, 0, v, {}}; }
+    std::string s;
+    static TestAttr integer(const std::string& n, int64_t v) { return {n, Int, v, 0, {}, {}}; }
+    static TestAttr real(const std::string& n, float v) { return {n, Float, 0, v, {}, {}}; }
     static TestAttr list(const std::string& n, std::vector<int64_t> v)
     {
-        return {n, Ints, 0, 0, v};
+        return {n, Ints, 0, 0, v, {}};
+    }
+    static TestAttr string(const std::string& n, const std::string& v)
+    {
+        return {n, Text, 0, 0, {}, v};
     }
 };
 
@@ -131,6 +137,9 @@ public:
             } else if (a.kind == TestAttr::Float) {
                 w.floatField(2, a.f);
                 w.varintField(20, 1);
+            } else if (a.kind == TestAttr::Text) {
+                w.bytesField(4, a.s);
+                w.varintField(20, 3);
             } else {
                 for (int64_t v : a.ints)
                     w.varintField(8, uint64_t(v));
