@@ -156,6 +156,15 @@ std::string addVectorConstant(onnx::GraphProto& graph, const std::string& name,
     return name;
 }
 
+/** The node's integer attribute `name`, 0 where it has none (every caller requires >= 1). */
+int64_t intAttributeOf(const onnx::NodeProto& node, const std::string& name)
+{
+    for (const auto& a : node.attribute())
+        if (a.name() == name)
+            return a.i();
+    return 0;
+}
+
 float epsilonOf(const onnx::NodeProto& node)
 {
     for (const auto& a : node.attribute())
@@ -289,10 +298,7 @@ std::vector<onnx::NodeProto> rewriteBilinearUpsample(const onnx::NodeProto& node
                                                      onnx::GraphProto& graph, NameRegistry& names)
 {
     requireInputs(node, 1);
-    int64_t factor = 0;
-    for (const auto& a : node.attribute())
-        if (a.name() == "factor")
-            factor = a.i();
+    const int64_t factor = intAttributeOf(node, "factor");
     if (factor < 1)
         throw std::runtime_error("BilinearUpsample '" + node.name() + "': needs a factor >= 1");
     const float f = float(factor);
@@ -303,6 +309,59 @@ std::vector<onnx::NodeProto> rewriteBilinearUpsample(const onnx::NodeProto& node
     return {makeNode("Resize", node.name(), {node.input(0), roi, scales}, node.output(0),
                      {attrString("mode", "linear"),
                       attrString("coordinate_transformation_mode", "half_pixel")})};
+}
+
+/** Attention(Q, K, V[, M]) as the nodes of its definition. Every reshape is written with 0 (keep
+that axis) and -1 (the rest), and the output takes Q's shape through a Shape node, so that no
+channel or token count is needed (the file has no value_info). */
+std::vector<onnx::NodeProto> rewriteAttention(const onnx::NodeProto& node, onnx::GraphProto& graph,
+                                              NameRegistry& names)
+{
+    if (node.input_size() != 3 && node.input_size() != 4)
+        throw std::runtime_error("Attention '" + node.name() +
+                                 "': expects Q, K, V and an optional mask");
+    const int64_t heads = intAttributeOf(node, "heads");
+    if (heads < 1)
+        throw std::runtime_error("Attention '" + node.name() + "': needs heads >= 1");
+    const std::string& name = node.name();
+    const std::string flatten =
+        addVectorConstant<int64_t>(graph, names.fresh(name + "/flatten"), {0, 0, -1});
+    const std::string splitHeads =
+        addVectorConstant<int64_t>(graph, names.fresh(name + "/split_heads"), {0, 0, heads, -1});
+    std::vector<onnx::NodeProto> nodes;
+    const auto add = [&](const std::string& op, const std::string& what,
+                         const std::vector<std::string>& inputs,
+                         const std::vector<onnx::AttributeProto>& attributes = {}) {
+        const std::string out = names.fresh(node.output(0) + "/" + what);
+        nodes.push_back(makeNode(op, names.fresh(name + "/" + what), inputs, out, attributes));
+        return out;
+    };
+    // [N, C, h, w] -> [N, heads, T, d] ([N, heads, d, T] for the keys).
+    const auto toHeads = [&](const std::string& x, const std::string& what, bool keys) {
+        const std::string tokens = add("Reshape", what + "_tokens", {x, flatten});
+        const std::string tokenMajor =
+            add("Transpose", what + "_token_major", {tokens}, {attrInts("perm", {0, 2, 1})});
+        const std::string split = add("Reshape", what + "_split", {tokenMajor, splitHeads});
+        return add("Transpose", what + "_heads", {split},
+                   {attrInts("perm", keys ? std::vector<int64_t>{0, 2, 3, 1}
+                                          : std::vector<int64_t>{0, 2, 1, 3})});
+    };
+    const std::string q = toHeads(node.input(0), "q", false);
+    const std::string k = toHeads(node.input(1), "k", true);
+    const std::string v = toHeads(node.input(2), "v", false);
+    std::string scores = add("MatMul", "scores", {q, k});
+    if (node.input_size() == 4)
+        scores = add("Add", "masked", {scores, node.input(3)});
+    const std::string weights = add("Softmax", "weights", {scores}, {attrInt("axis", -1)});
+    const std::string attended = add("MatMul", "attended", {weights, v});
+    const std::string tokenMajor =
+        add("Transpose", "token_major", {attended}, {attrInts("perm", {0, 2, 1, 3})});
+    const std::string merged = add("Reshape", "merged", {tokenMajor, flatten});
+    const std::string channelMajor =
+        add("Transpose", "channel_major", {merged}, {attrInts("perm", {0, 2, 1})});
+    const std::string shape = add("Shape", "query_shape", {node.input(0)});
+    nodes.push_back(makeNode("Reshape", name, {channelMajor, shape}, node.output(0)));
+    return nodes;
 }
 
 /** DepthwiseConv (group C) and DenseConv (group 1): the same inputs; ONNX Conv with that group,
@@ -517,6 +576,8 @@ onnx::ModelProto toStandardOps(const onnx::ModelProto& model)
             replacement = rewriteSoftClampAffine(node, graph, names);
         else if (node.domain() == kCustomDomain && node.op_type() == "SoftmaxLastAxis")
             replacement = {rewriteSoftmaxLastAxis(node)};
+        else if (node.domain() == kCustomDomain && node.op_type() == "Attention")
+            replacement = rewriteAttention(node, graph, names);
         else if (node.domain() == kCustomDomain && node.op_type() == "BilinearUpsample")
             replacement = rewriteBilinearUpsample(node, graph, names);
         else if (node.domain() == kCustomDomain && node.op_type() == kDepthwiseConvOp)

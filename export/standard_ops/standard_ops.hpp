@@ -24,6 +24,9 @@ constexpr int64_t kStandardOpset = 17;
 - PointwiseConv(X, W, B) -> Conv(X, W, B) with a 1x1 kernel.
 - DenseConv(X, W, B) -> Conv(X, W, B) with group 1 and the same stride and padding.
 - SoftmaxLastAxis(X) -> Softmax(X, axis=-1).
+- Attention(Q, K, V[, M], heads) -> per input Reshape([0,0,-1]), Transpose, Reshape([0,0,heads,-1]),
+  Transpose to [N, heads, T, d] (keys [N, heads, d, T]), MatMul, Add(M), Softmax(axis=-1),
+  MatMul, Transpose, Reshape, Transpose and a Reshape to Shape(Q) under the node's name.
 - BilinearUpsample(X, factor f) -> Resize(X, roi = empty, scales = [1, 1, f, f], mode linear,
   coordinate_transformation_mode half_pixel).
 - AffineCoupling(X, DW, DB, PW, PB, scale, bias, perm) -> Split(X, [S, C-S]) -> the DepthwiseConv,

@@ -212,6 +212,18 @@ std::string GraphEmitter::upsample(const std::string& x, int64_t factor)
                 anomaly_export::kCustomDomain);
 }
 
+std::string GraphEmitter::attention(const std::string& q, const std::string& k,
+                                    const std::string& v, int64_t heads, const torch::Tensor& mask)
+{
+    std::vector<std::string> inputs{q, k, v};
+    if (mask.defined())
+        inputs.push_back(constant("mask", mask));
+    // Custom (format 1.6): as MatMul, Add and Softmax nodes OpenCV 4.6 writes and rereads the
+    // [N, heads, Tq, Tk] weights in separate passes, the products as one small GEMM per head.
+    return emit("Attention", inputs, shape(q), {attrInt("heads", heads)},
+                anomaly_export::kCustomDomain);
+}
+
 std::string GraphEmitter::averagePool(const std::string& x, int64_t factor)
 {
     if (factor == 1)

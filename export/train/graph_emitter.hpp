@@ -70,6 +70,10 @@ public:
     std::string unary(const std::string& op, const std::string& x);
     std::string concatChannels(const std::vector<std::string>& xs);
     std::string upsample(const std::string& x, int64_t factor);
+    /** Multi-head attention of graph values q [N,C,hq,wq], k and v [N,C,hk,wk] (scale folded into
+    q) as one custom Attention node; mask: an additive [Tq, Tk] constant, or undefined. */
+    std::string attention(const std::string& q, const std::string& k, const std::string& v,
+                          int64_t heads, const torch::Tensor& mask);
     std::string averagePool(const std::string& x, int64_t factor);
     /** Mean over all positions, [N, C, H, W] -> [N, C, 1, 1] (an AveragePool over H x W). */
     std::string globalAveragePool(const std::string& x);

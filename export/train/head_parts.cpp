@@ -41,6 +41,18 @@ std::string exportAttention(GraphEmitter& g, AttentionImpl& attn, const TokenSou
     const int64_t tq = queryShape[2] * queryShape[3];
     const double scale = 1.0 / std::sqrt(double(headDim));
 
+    if (!query.constant.defined() && !value.constant.defined()) {
+        const auto q =
+            g.pointwise(query.name, attn.query->weight * scale, attn.query->bias * scale);
+        const auto k = g.pointwise(key, attn.key->weight, attn.key->bias);
+        const auto v = g.pointwise(value.name, attn.value->weight, attn.value->bias);
+        // The op takes one [Tq, Tk] mask for all heads.
+        if (mask.defined() && !torch::equal(mask, mask[0].expand_as(mask)))
+            throw std::logic_error("exportAttention: the mask differs between heads");
+        const auto attended =
+            g.attention(q, k, v, heads, mask.defined() ? mask[0].contiguous() : torch::Tensor());
+        return g.pointwise(attended, attn.out->weight, attn.out->bias);
+    }
     std::string scores;  // [N, heads, Tq, Tk]
     if (query.constant.defined()) {
         // scores[h,t,:] = Q_h[t] . (Wk_h x + bk_h) = (Q_h Wk_h) x + Q_h bk_h: one 1x1 Conv on x.

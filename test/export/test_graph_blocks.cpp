@@ -17,10 +17,11 @@ namespace {
 
 constexpr int64_t kDim = 16, kH = 4, kW = 5;
 
-/** Builds a graph from input "x" [N, kDim, kH, kW] with emitBlock, runs it with OpenCV on x. */
+/** Builds a graph from input "x" [N, kDim, kH, kW] with emitBlock, runs it with OpenCV on x;
+opTypes, where given, receives the graph's node types in order. */
 torch::Tensor runExported(
     const std::function<std::string(GraphEmitter&, const std::string&)>& emitBlock,
-    const torch::Tensor& x)
+    const torch::Tensor& x, std::vector<std::string>* opTypes = nullptr)
 {
     anomaly_export::OnnxGraphBuilder builder("block");
     builder.addInput("x", {-1, kDim, kH, kW});
@@ -30,6 +31,9 @@ torch::Tensor runExported(
     const std::string out = emitBlock(g, "x");
     const Shape s = g.shape(out);
     builder.addOutput(out, {-1, s[1], s[2], s[3]});
+    if (opTypes)
+        for (const auto& node : builder.model().graph().node())
+            opTypes->push_back(node.op_type());
     cv::anomaly::registerCustomLayers();
     cv::dnn::Net net =
         cv::dnn::readNetFromONNX(anomaly_export::serializeOnnxModel(builder.model()));
@@ -71,13 +75,18 @@ TEST_P(GraphBlocks, SelfAttentionWithMaskMatchesLibTorch)
     const auto mask = neighbourhoodMask(4, kH, kW, 1);
     const auto x = input();
     const auto expected = attn->forward(x, x, x, mask).detach();
+    std::vector<std::string> ops;
     const auto got = runExported(
         [&](GraphEmitter& g, const std::string& in) {
             return exportAttention(g, *attn, TokenSource::value(in), in, TokenSource::value(in),
                                    mask);
         },
-        x);
+        x, &ops);
     EXPECT_LT((expected - got).abs().max().item<double>(), 1e-4);
+    // Since format 1.6: the Q, K, V projections, one Attention op, the output projection.
+    const std::vector<std::string> expectedOps = {"PointwiseConv", "PointwiseConv", "PointwiseConv",
+                                                  "Attention", "PointwiseConv"};
+    EXPECT_EQ(ops, expectedOps);
 }
 
 TEST_P(GraphBlocks, ConstantQueriesAreFoldedCorrectly)
@@ -140,9 +149,11 @@ TEST_P(GraphBlocks, UpsampleMatchesLibTorchBilinear)
 {
     const auto x = input();
     const auto expected = upsample(x, 4);
-    const auto got =
-        runExported([&](GraphEmitter& g, const std::string& in) { return g.upsample(in, 4); }, x);
+    std::vector<std::string> ops;
+    const auto got = runExported(
+        [&](GraphEmitter& g, const std::string& in) { return g.upsample(in, 4); }, x, &ops);
     EXPECT_LT((expected - got).abs().max().item<double>(), 1e-5);
+    EXPECT_EQ(ops, std::vector<std::string>{"BilinearUpsample"}) << "format 1.6";
 }
 
 INSTANTIATE_TEST_SUITE_P(Batch, GraphBlocks, ::testing::Values(1, 2));

@@ -59,6 +59,8 @@ opencv_test::TestModel customOpModel()
            "org.opencv.anomaly");
     m.node("BilinearUpsample", {"coupled"}, {"upsampled"}, {TestAttr::integer("factor", 2)},
            "org.opencv.anomaly");
+    m.node("Attention", {"pair", "pair", "pair"}, {"attended"}, {TestAttr::integer("heads", 2)},
+           "org.opencv.anomaly");
     return m;
 }
 

@@ -246,6 +246,18 @@ std::map<std::string, torch::Tensor> evaluateStandardGraph(const onnx::ModelProt
                 return int64_t(std::floor(in(0).size(axis) * scales[axis].item<double>()));
             };
             out = torch::upsample_bilinear2d(in(0), {size(2), size(3)}, false);
+        } else if (n.op_type() == "Reshape") {  // 0 keeps that axis, -1 takes the rest
+            const torch::Tensor target = in(1);
+            std::vector<int64_t> dims(target.data_ptr<int64_t>(),
+                                      target.data_ptr<int64_t>() + target.numel());
+            for (size_t a = 0; a < dims.size(); ++a)
+                if (dims[a] == 0)
+                    dims[a] = in(0).size(int64_t(a));
+            out = in(0).reshape(dims);
+        } else if (n.op_type() == "MatMul") {
+            out = torch::matmul(in(0), in(1));
+        } else if (n.op_type() == "Shape") {
+            out = torch::tensor(in(0).sizes().vec(), torch::kInt64);
         } else if (n.op_type() == "Tanh") {
             out = torch::tanh(in(0));
         } else if (n.op_type() == "Exp") {
@@ -734,6 +746,38 @@ TEST(StandardOps, BilinearUpsampleBecomesResizeAndMatchesOpenCv)
     const torch::Tensor image = torch::randn({2, kChannels, kHeight, kWidth});
     const BothRuns runs = runBoth(b.model(), image, {"up"});
     EXPECT_LT(maxAbsDifference(runs.openCv[0], runs.standard.at("up")), 1e-5);
+}
+
+TEST(StandardOps, AttentionBecomesTheNodesOfItsDefinitionAndMatchesOpenCv)
+{
+    // Self-attention on the image, 2 heads of 3 channels, a mask hiding each token itself.
+    constexpr int64_t kTokens = 5 * 7;
+    OnnxGraphBuilder b("attention");
+    b.addInput("image", {-1, kChannels, 5, 7});
+    std::vector<float> mask(size_t(kTokens * kTokens), 0.f);
+    for (int64_t t = 0; t < kTokens; ++t)
+        mask[size_t(t * kTokens + t)] = -1e4f;
+    b.addInitializer("mask", {kTokens, kTokens}, mask.data());
+    b.addNode("Attention", {"image", "image", "image", "mask"}, "attended",
+              {anomaly_export::attrInt("heads", 2)}, anomaly_export::kCustomDomain);
+    b.model().mutable_graph()->mutable_node(0)->set_name("local/Attention_0");
+    b.addOutput("attended", {-1, kChannels, 5, 7});
+    const onnx::ModelProto rewritten = anomaly_export::toStandardOps(b.model());
+    EXPECT_NO_THROW(onnx::checker::check_model(rewritten));
+    std::map<std::string, int> ops;
+    for (const auto& n : rewritten.graph().node()) {
+        EXPECT_TRUE(n.domain().empty()) << n.name();
+        EXPECT_EQ(n.name().rfind("local/Attention_0", 0), 0u) << n.name() << ": stage prefix";
+        ++ops[n.op_type()];
+    }
+    EXPECT_EQ(ops["MatMul"], 2);
+    EXPECT_EQ(ops["Softmax"], 1);
+    EXPECT_EQ(ops["Add"], 1) << "the mask";
+    const onnx::NodeProto& last = rewritten.graph().node(rewritten.graph().node_size() - 1);
+    EXPECT_EQ(last.name(), "local/Attention_0");
+    EXPECT_EQ(last.output(0), "attended");
+
+    expectRewriteMatchesOpenCv(b.model(), "attended", 13);
 }
 
 TEST(StandardOps, RefusesUnknownCustomOpsAndBadPermutations)

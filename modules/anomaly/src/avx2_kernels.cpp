@@ -82,6 +82,12 @@ bool rowAvx2(const float* src, int length, float* dst)
     return row<Avx2Lanes>(src, length, dst);
 }
 
+bool columnsAvx2(float* block, int rows, int width, const float* mask, size_t maskStride,
+                 float* scratch)
+{
+    return columns<Avx2Lanes>(block, rows, width, mask, maskStride, scratch);
+}
+
 }  // namespace softmax
 }  // namespace anomaly
 }  // namespace cv

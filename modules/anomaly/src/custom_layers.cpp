@@ -2,6 +2,7 @@
 #include "custom_layers.hpp"
 
 #include "affine_coupling_layer.hpp"
+#include "attention_layer.hpp"
 #include "bilinear_upsample_layer.hpp"
 #include "dense_conv_layer.hpp"
 #include "depthwise_conv_layer.hpp"
@@ -355,6 +356,8 @@ void registerCustomLayers()
             dnn::LayerFactory::registerLayer(kAffineCouplingType, AffineCouplingLayer::create);
         if (!dnn::LayerFactory::isLayerRegistered(kInvertedResidualType))
             dnn::LayerFactory::registerLayer(kInvertedResidualType, InvertedResidualLayer::create);
+        if (!dnn::LayerFactory::isLayerRegistered(kAttentionType))
+            dnn::LayerFactory::registerLayer(kAttentionType, AttentionLayer::create);
         if (!dnn::LayerFactory::isLayerRegistered(kBilinearUpsampleType))
             dnn::LayerFactory::registerLayer(kBilinearUpsampleType, BilinearUpsampleLayer::create);
     });

@@ -76,6 +76,12 @@ void packPanels(const float* image, int channels, size_t pixels, size_t first, s
 
 PackedWeights::PackedWeights(const float* weight, const float* bias, int outChannels,
                              int inChannels)
+    : PackedWeights(weight, size_t(inChannels), 1, bias, outChannels, inChannels)
+{
+}
+
+PackedWeights::PackedWeights(const float* weight, size_t outStride, size_t inStride,
+                             const float* bias, int outChannels, int inChannels)
     : outChannels_(outChannels), inChannels_(inChannels)
 {
     const int strips = (outChannels + kTileRows - 1) / kTileRows;
@@ -84,8 +90,9 @@ PackedWeights::PackedWeights(const float* weight, const float* bias, int outChan
     for (int o = 0; o < outChannels; ++o) {
         float* strip = weights_.data() + size_t(o / kTileRows) * kTileRows * inChannels;
         for (int i = 0; i < inChannels; ++i)
-            strip[size_t(i) * kTileRows + o % kTileRows] = weight[size_t(o) * inChannels + i];
-        bias_[size_t(o)] = bias[o];
+            strip[size_t(i) * kTileRows + o % kTileRows] =
+                weight[size_t(o) * outStride + size_t(i) * inStride];
+        bias_[size_t(o)] = bias ? bias[o] : 0.f;
     }
 }
 

@@ -55,6 +55,10 @@ public:
     PackedWeights() = default;
     /** weight: [outChannels][inChannels], bias: outChannels values. */
     PackedWeights(const float* weight, const float* bias, int outChannels, int inChannels);
+    /** Weight (o, i) at weight[o * outStride + i * inStride] (a transposed or strided matrix),
+    bias: outChannels values, or null for zeros. */
+    PackedWeights(const float* weight, size_t outStride, size_t inStride, const float* bias,
+                  int outChannels, int inChannels);
 
     int outChannels() const { return outChannels_; }
     int inChannels() const { return inChannels_; }

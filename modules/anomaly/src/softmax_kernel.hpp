@@ -65,9 +65,77 @@ bool row(const float* src, int length, float* dst)
     return false;
 }
 
+/** Softmax down each of the `width` columns of a rows x width block (row stride `width`), in
+place, after adding mask[r * maskStride + j] to element (r, j) where mask is not null: attention
+weights of `width` queries over `rows` keys, stored key-major so that the vectors run across
+queries and no reduction crosses lanes. scratch: 2 * width floats. Every exp by the vector
+approximation (columns past the last whole vector one lane at a time), as in row(). Returns false,
+writing nothing, where the build has no vectors. */
+template <class Lanes>
+bool columns(float* block, int rows, int width, const float* mask, size_t maskStride,
+             float* scratch)
+{
+    if constexpr (Lanes::kLanes > 0) {
+        using V = typename Lanes::V;
+        constexpr int lanes = Lanes::kLanes;
+        const int vectorWidth = width / lanes * lanes;
+        float* maxValue = scratch;
+        float* sum = scratch + width;
+        float spill[lanes];
+        for (int j = 0; j < width; ++j) {
+            maxValue[j] = -3.402823466e+38f;  // -FLT_MAX: every score is above it
+            sum[j] = 0.f;
+        }
+        for (int r = 0; r < rows; ++r) {
+            float* row = block + size_t(r) * width;
+            if (mask) {
+                const float* m = mask + size_t(r) * maskStride;
+                for (int j = 0; j < vectorWidth; j += lanes)
+                    Lanes::store(row + j, Lanes::add(Lanes::load(row + j), Lanes::load(m + j)));
+                for (int j = vectorWidth; j < width; ++j)
+                    row[j] += m[j];
+            }
+            for (int j = 0; j < vectorWidth; j += lanes)
+                Lanes::store(maxValue + j,
+                             Lanes::max(Lanes::load(maxValue + j), Lanes::load(row + j)));
+            for (int j = vectorWidth; j < width; ++j)
+                maxValue[j] = row[j] > maxValue[j] ? row[j] : maxValue[j];
+        }
+        // exp(x - max) <= 1, so the sums cannot overflow.
+        for (int r = 0; r < rows; ++r) {
+            float* row = block + size_t(r) * width;
+            for (int j = 0; j < vectorWidth; j += lanes) {
+                const V e =
+                    expApprox<Lanes>(Lanes::sub(Lanes::load(row + j), Lanes::load(maxValue + j)));
+                Lanes::store(row + j, e);
+                Lanes::store(sum + j, Lanes::add(Lanes::load(sum + j), e));
+            }
+            for (int j = vectorWidth; j < width; ++j) {
+                Lanes::store(spill, expApprox<Lanes>(Lanes::broadcast(row[j] - maxValue[j])));
+                row[j] = spill[0];
+                sum[j] += spill[0];
+            }
+        }
+        for (int j = 0; j < width; ++j)
+            sum[j] = 1.f / sum[j];
+        for (int r = 0; r < rows; ++r) {
+            float* row = block + size_t(r) * width;
+            for (int j = 0; j < vectorWidth; j += lanes)
+                Lanes::store(row + j, Lanes::mul(Lanes::load(row + j), Lanes::load(sum + j)));
+            for (int j = vectorWidth; j < width; ++j)
+                row[j] *= sum[j];
+        }
+        return true;
+    }
+    return false;
+}
+
 #ifdef ANOMALY_HAVE_AVX2_KERNEL
 /** row on AVX2 + FMA (avx2_kernels.cpp); call only where the CPU has both. */
 bool rowAvx2(const float* src, int length, float* dst);
+/** columns on AVX2 + FMA (avx2_kernels.cpp); call only where the CPU has both. */
+bool columnsAvx2(float* block, int rows, int width, const float* mask, size_t maskStride,
+                 float* scratch);
 #endif
 
 }  // namespace softmax
