@@ -216,6 +216,9 @@ std::string GraphEmitter::attention(const std::string& q, const std::string& k,
                                     const std::string& v, int64_t heads, const torch::Tensor& mask)
 {
     std::vector<std::string> inputs{q, k, v};
+    // Two products, each Tq x Tk x C multiply-adds over all heads (as the MatMuls they replace).
+    const Shape &sq = shape(q), &sk = shape(k);
+    flops_ += 4.0 * double(sq[1] * sq[2] * sq[3]) * double(sk[2] * sk[3]);
     if (mask.defined())
         inputs.push_back(constant("mask", mask));
     // Custom (format 1.6): as MatMul, Add and Softmax nodes OpenCV 4.6 writes and rereads the

@@ -76,10 +76,13 @@ TEST_P(GraphBlocks, SelfAttentionWithMaskMatchesLibTorch)
     const auto x = input();
     const auto expected = attn->forward(x, x, x, mask).detach();
     std::vector<std::string> ops;
+    double flops = 0;
     const auto got = runExported(
         [&](GraphEmitter& g, const std::string& in) {
-            return exportAttention(g, *attn, TokenSource::value(in), in, TokenSource::value(in),
-                                   mask);
+            const auto out =
+                exportAttention(g, *attn, TokenSource::value(in), in, TokenSource::value(in), mask);
+            flops = g.flops();
+            return out;
         },
         x, &ops);
     EXPECT_LT((expected - got).abs().max().item<double>(), 1e-4);
@@ -87,6 +90,9 @@ TEST_P(GraphBlocks, SelfAttentionWithMaskMatchesLibTorch)
     const std::vector<std::string> expectedOps = {"PointwiseConv", "PointwiseConv", "PointwiseConv",
                                                   "Attention", "PointwiseConv"};
     EXPECT_EQ(ops, expectedOps);
+    // Four C x C projections of T tokens and two T x T x C products, two FLOPs per multiply-add.
+    constexpr double kTokens = kH * kW;
+    EXPECT_EQ(flops, 4 * 2.0 * kDim * kDim * kTokens + 2 * 2.0 * kTokens * kTokens * kDim);
 }
 
 TEST_P(GraphBlocks, ConstantQueriesAreFoldedCorrectly)
