@@ -311,6 +311,50 @@ std::vector<onnx::NodeProto> rewriteBilinearUpsample(const onnx::NodeProto& node
                       attrString("coordinate_transformation_mode", "half_pixel")})};
 }
 
+float scaleOf(const onnx::NodeProto& node)
+{
+    for (const auto& a : node.attribute())
+        if (a.name() == "scale")
+            return a.f();
+    return 1.f;  // the custom op's documented default
+}
+
+/** MeanSquaredDifference(A[, B], scale) -> [Sub(A, B)], Mul(d, d), ReduceMean over the channels
+(keepdims), and Mul by scale where it is not 1: ReduceMean needs no channel count, which the file
+does not record. */
+std::vector<onnx::NodeProto> rewriteMeanSquaredDifference(const onnx::NodeProto& node,
+                                                          onnx::GraphProto& graph,
+                                                          NameRegistry& names)
+{
+    if ((node.input_size() != 1 && node.input_size() != 2) || node.output_size() != 1)
+        throw std::runtime_error("MeanSquaredDifference '" + node.name() +
+                                 "': expects 1 or 2 inputs and 1 output");
+    const std::string& name = node.name();
+    const std::string& out = node.output(0);
+    const float scale = scaleOf(node);
+    std::vector<onnx::NodeProto> nodes;
+    std::string d = node.input(0);
+    if (node.input_size() == 2) {
+        const std::string difference = names.fresh(out + "/difference");
+        nodes.push_back(
+            makeNode("Sub", names.fresh(name + "/sub"), {d, node.input(1)}, difference));
+        d = difference;
+    }
+    const std::string squares = names.fresh(out + "/squares");
+    nodes.push_back(makeNode("Mul", names.fresh(name + "/square"), {d, d}, squares));
+    if (scale == 1.f) {
+        nodes.push_back(makeNode("ReduceMean", name, {squares}, out,
+                                 {attrInts("axes", {1}), attrInt("keepdims", 1)}));
+        return nodes;
+    }
+    const std::string mean = names.fresh(out + "/mean");
+    nodes.push_back(makeNode("ReduceMean", names.fresh(name + "/mean"), {squares}, mean,
+                             {attrInts("axes", {1}), attrInt("keepdims", 1)}));
+    const std::string factor = addScalarConstant(graph, names.fresh(name + "/scale"), scale);
+    nodes.push_back(makeNode("Mul", name, {mean, factor}, out));
+    return nodes;
+}
+
 /** Attention(Q, K, V[, M]) as the nodes of its definition. Every reshape is written with 0 (keep
 that axis) and -1 (the rest), and the output takes Q's shape through a Shape node, so that no
 channel or token count is needed (the file has no value_info). */
@@ -576,6 +620,8 @@ onnx::ModelProto toStandardOps(const onnx::ModelProto& model)
             replacement = rewriteSoftClampAffine(node, graph, names);
         else if (node.domain() == kCustomDomain && node.op_type() == "SoftmaxLastAxis")
             replacement = {rewriteSoftmaxLastAxis(node)};
+        else if (node.domain() == kCustomDomain && node.op_type() == "MeanSquaredDifference")
+            replacement = rewriteMeanSquaredDifference(node, graph, names);
         else if (node.domain() == kCustomDomain && node.op_type() == "Attention")
             replacement = rewriteAttention(node, graph, names);
         else if (node.domain() == kCustomDomain && node.op_type() == "BilinearUpsample")

@@ -212,6 +212,20 @@ std::string GraphEmitter::upsample(const std::string& x, int64_t factor)
                 anomaly_export::kCustomDomain);
 }
 
+std::string GraphEmitter::meanSquaredDifference(const std::string& a, const std::string& b,
+                                                float scale)
+{
+    Shape out = shape(a);
+    out[1] = 1;
+    std::vector<std::string> inputs{a};
+    if (!b.empty())
+        inputs.push_back(b);
+    // Custom (format 1.6): as Sub, Mul and a 1x1 Conv OpenCV 4.6 makes three passes over the
+    // whole tensor, the element-wise ones slowly.
+    return emit("MeanSquaredDifference", inputs, out, {attrFloat("scale", scale)},
+                anomaly_export::kCustomDomain);
+}
+
 std::string GraphEmitter::attention(const std::string& q, const std::string& k,
                                     const std::string& v, int64_t heads, const torch::Tensor& mask)
 {
@@ -244,12 +258,6 @@ std::string GraphEmitter::globalAveragePool(const std::string& x)
     const Shape in = shape(x);
     return emit("AveragePool", {x}, {in[0], in[1], 1, 1},
                 {attrInts("kernel_shape", {in[2], in[3]}), attrInts("strides", {in[2], in[3]})});
-}
-
-std::string GraphEmitter::channelMean(const std::string& x, float scale, float bias)
-{
-    const int64_t c = shape(x)[1];
-    return pointwise(x, torch::full({1, c}, scale / float(c)), torch::full({1}, bias));
 }
 
 }  // namespace anomaly_train

@@ -70,6 +70,8 @@ public:
     std::string unary(const std::string& op, const std::string& x);
     std::string concatChannels(const std::vector<std::string>& xs);
     std::string upsample(const std::string& x, int64_t factor);
+    /** scale * mean over channels of (a - b)^2, or of a^2 where b is empty: [N, 1, H, W]. */
+    std::string meanSquaredDifference(const std::string& a, const std::string& b, float scale);
     /** Multi-head attention of graph values q [N,C,hq,wq], k and v [N,C,hk,wk] (scale folded into
     q) as one custom Attention node; mask: an additive [Tq, Tk] constant, or undefined. */
     std::string attention(const std::string& q, const std::string& k, const std::string& v,
@@ -77,8 +79,6 @@ public:
     std::string averagePool(const std::string& x, int64_t factor);
     /** Mean over all positions, [N, C, H, W] -> [N, C, 1, 1] (an AveragePool over H x W). */
     std::string globalAveragePool(const std::string& x);
-    /** Mean over channels as a 1x1 Conv with weights scale/C and bias (never ReduceMean). */
-    std::string channelMean(const std::string& x, float scale = 1.f, float bias = 0.f);
 
     /** Multiply-adds x 2 of all Conv and MatMul ops emitted so far, per image. */
     double flops() const { return flops_; }

@@ -117,14 +117,13 @@ std::string exportFlowMap(GraphEmitter& g, FlowImpl& flow, const std::string& x)
                 block.project->bias * 0.1, block.globalScale(), block.offset, block.permutation,
                 float(block.clamp), float(CouplingBlockImpl::kSubnetSlope)});
     }
-    return g.channelMean(g.binary("Mul", z, z), 0.5f);
+    return g.meanSquaredDifference(z, "", 0.5f);
 }
 
 std::string exportSquaredErrorMap(GraphEmitter& g, const std::string& a, const std::string& b)
 {
     StageScope stage(g, stage::kMaps);
-    const auto d = g.binary("Sub", a, b);
-    return g.channelMean(g.binary("Mul", d, d));
+    return g.meanSquaredDifference(a, b, 1.f);
 }
 
 std::string exportMeanOfMaps(GraphEmitter& g, const std::vector<std::string>& maps)

@@ -146,9 +146,30 @@ TEST_P(GraphBlocks, FlowAnomalyMapMatchesLibTorch)
         p.data().add_(torch::randn_like(p) * 0.3);
     const auto x = input();
     const auto expected = likelihoodAnomalyMap(flow->forward(x).first).detach();
+    std::vector<std::string> ops;
     const auto got = runExported(
-        [&](GraphEmitter& g, const std::string& in) { return exportFlowMap(g, *flow, in); }, x);
+        [&](GraphEmitter& g, const std::string& in) { return exportFlowMap(g, *flow, in); }, x,
+        &ops);
     EXPECT_LT((expected - got).abs().max().item<double>(), 1e-4);
+    // Since format 1.6 the map 0.5 * mean z^2 is one op after the four coupling blocks.
+    const std::vector<std::string> expectedOps = {"AffineCoupling", "AffineCoupling",
+                                                  "AffineCoupling", "AffineCoupling",
+                                                  "MeanSquaredDifference"};
+    EXPECT_EQ(ops, expectedOps);
+}
+
+TEST_P(GraphBlocks, SquaredErrorMapMatchesLibTorch)
+{
+    const auto x = input();
+    const auto expected = squaredErrorMap(x, torch::relu(x));
+    std::vector<std::string> ops;
+    const auto got = runExported(
+        [&](GraphEmitter& g, const std::string& in) {
+            return exportSquaredErrorMap(g, in, g.unary("Relu", in));
+        },
+        x, &ops);
+    EXPECT_LT((expected - got).abs().max().item<double>(), 1e-5);
+    EXPECT_EQ(ops, (std::vector<std::string>{"Relu", "MeanSquaredDifference"})) << "format 1.6";
 }
 
 TEST_P(GraphBlocks, UpsampleMatchesLibTorchBilinear)

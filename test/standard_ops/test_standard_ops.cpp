@@ -217,6 +217,12 @@ std::map<std::string, torch::Tensor> evaluateStandardGraph(const onnx::ModelProt
             out = in(0).index_select(axis ? axis->i() : 0, in(1));
         } else if (n.op_type() == "Mul") {
             out = in(0) * in(1);  // numpy broadcasting, as ONNX
+        } else if (n.op_type() == "Sub") {
+            out = in(0) - in(1);
+        } else if (n.op_type() == "ReduceMean") {
+            const std::vector<int64_t> axes = intsAttribute(n, "axes");
+            const auto* keep = attribute(n, "keepdims");
+            out = in(0).mean(axes, keep == nullptr || keep->i() != 0);
         } else if (n.op_type() == "Add") {
             out = in(0) + in(1);
         } else if (n.op_type() == "Clip") {
@@ -778,6 +784,40 @@ TEST(StandardOps, AttentionBecomesTheNodesOfItsDefinitionAndMatchesOpenCv)
     EXPECT_EQ(last.output(0), "attended");
 
     expectRewriteMatchesOpenCv(b.model(), "attended", 13);
+}
+
+TEST(StandardOps, MeanSquaredDifferenceBecomesSubMulReduceMeanAndMatchesOpenCv)
+{
+    // The squared error of the image against a leaky ReLU of it (unscaled), and the flow map
+    // 0.5 * mean of squares of the image.
+    OnnxGraphBuilder b("squares");
+    b.addInput("image", {-1, kChannels, kHeight, kWidth});
+    b.addNode("LeakyRelu", {"image"}, "rectified", {anomaly_export::attrFloat("alpha", 0.2f)});
+    b.addNode("MeanSquaredDifference", {"image", "rectified"}, "error",
+              {anomaly_export::attrFloat("scale", 1.f)}, anomaly_export::kCustomDomain);
+    b.addNode("MeanSquaredDifference", {"image"}, "flow_map",
+              {anomaly_export::attrFloat("scale", 0.5f)}, anomaly_export::kCustomDomain);
+    auto& nodes = *b.model().mutable_graph()->mutable_node();
+    nodes[1].set_name("maps/MeanSquaredDifference_0");
+    nodes[2].set_name("flow/MeanSquaredDifference_1");
+    b.addOutput("error", {-1, 1, kHeight, kWidth});
+    b.addOutput("flow_map", {-1, 1, kHeight, kWidth});
+    const onnx::ModelProto rewritten = anomaly_export::toStandardOps(b.model());
+    EXPECT_NO_THROW(onnx::checker::check_model(rewritten));
+    std::vector<std::string> ops;
+    for (const auto& n : rewritten.graph().node())
+        ops.push_back(n.op_type());
+    const std::vector<std::string> expected = {"LeakyRelu", "Sub",        "Mul", "ReduceMean",
+                                               "Mul",       "ReduceMean", "Mul"};
+    EXPECT_EQ(ops, expected);
+    EXPECT_EQ(rewritten.graph().node(3).name(), "maps/MeanSquaredDifference_0");
+    EXPECT_EQ(rewritten.graph().node(6).name(), "flow/MeanSquaredDifference_1");
+
+    torch::manual_seed(14);
+    const torch::Tensor image = torch::randn({2, kChannels, kHeight, kWidth}) * 2;
+    const BothRuns runs = runBoth(b.model(), image, {"error", "flow_map"});
+    EXPECT_LT(maxAbsDifference(runs.openCv[0], runs.standard.at("error")), 1e-5);
+    EXPECT_LT(maxAbsDifference(runs.openCv[1], runs.standard.at("flow_map")), 1e-5);
 }
 
 TEST(StandardOps, RefusesUnknownCustomOpsAndBadPermutations)

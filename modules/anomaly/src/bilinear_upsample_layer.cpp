@@ -54,11 +54,7 @@ void blendRows(const float* top, const float* bottom, float weight, int n, float
 BilinearUpsampleLayer::BilinearUpsampleLayer(const dnn::LayerParams& params)
     : SingleOutputLayer(params)
 {
-    if (!blobs.empty())
-        CV_Error(Error::StsBadArg,
-                 cv::format("BilinearUpsample '%s': expects 1 non-constant input and no "
-                            "initializers, got %d",
-                            name.c_str(), int(blobs.size())));
+    requireNoInitializers("BilinearUpsample", "1 non-constant input");
     if (!params.has("factor"))
         CV_Error(
             Error::StsBadArg,

@@ -7,6 +7,7 @@
 #include "dense_conv_layer.hpp"
 #include "depthwise_conv_layer.hpp"
 #include "inverted_residual_layer.hpp"
+#include "mean_squared_difference_layer.hpp"
 #include "pointwise_conv_layer.hpp"
 #include "precomp.hpp"
 #include "simd_lanes.hpp"
@@ -226,11 +227,7 @@ SoftClampAffineLayer::SoftClampAffineLayer(const dnn::LayerParams& params)
         CV_Error(
             Error::StsBadArg,
             cv::format("SoftClampAffine '%s': clamp must be positive and finite", name.c_str()));
-    if (!blobs.empty())
-        CV_Error(Error::StsBadArg,
-                 cv::format("SoftClampAffine '%s': expects 2 non-constant inputs and no "
-                            "initializers, got %d",
-                            name.c_str(), int(blobs.size())));
+    requireNoInitializers("SoftClampAffine", "2 non-constant inputs");
 }
 
 Ptr<dnn::Layer> SoftClampAffineLayer::create(dnn::LayerParams& params)
@@ -274,11 +271,7 @@ void SoftClampAffineLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
 SoftmaxLastAxisLayer::SoftmaxLastAxisLayer(const dnn::LayerParams& params)
     : SingleOutputLayer(params)
 {
-    if (!blobs.empty())
-        CV_Error(Error::StsBadArg,
-                 cv::format("SoftmaxLastAxis '%s': expects 1 non-constant input and no "
-                            "initializers, got %d",
-                            name.c_str(), int(blobs.size())));
+    requireNoInitializers("SoftmaxLastAxis", "1 non-constant input");
 }
 
 Ptr<dnn::Layer> SoftmaxLastAxisLayer::create(dnn::LayerParams& params)
@@ -358,6 +351,9 @@ void registerCustomLayers()
             dnn::LayerFactory::registerLayer(kInvertedResidualType, InvertedResidualLayer::create);
         if (!dnn::LayerFactory::isLayerRegistered(kAttentionType))
             dnn::LayerFactory::registerLayer(kAttentionType, AttentionLayer::create);
+        if (!dnn::LayerFactory::isLayerRegistered(kMeanSquaredDifferenceType))
+            dnn::LayerFactory::registerLayer(kMeanSquaredDifferenceType,
+                                             MeanSquaredDifferenceLayer::create);
         if (!dnn::LayerFactory::isLayerRegistered(kBilinearUpsampleType))
             dnn::LayerFactory::registerLayer(kBilinearUpsampleType, BilinearUpsampleLayer::create);
     });

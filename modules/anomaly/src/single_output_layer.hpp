@@ -24,6 +24,14 @@ public:
 
 protected:
     explicit SingleOutputLayer(const dnn::LayerParams& params) : Layer(params) {}
+    /** Raises unless the node had no initializer inputs (the importer turns those into blobs);
+    `expected` says what the op takes, e.g. "1 non-constant input". */
+    void requireNoInitializers(const char* op, const char* expected) const
+    {
+        if (!blobs.empty())
+            CV_Error(Error::StsBadArg, cv::format("%s '%s': expects %s and no initializers, got %d",
+                                                  op, name.c_str(), expected, int(blobs.size())));
+    }
     virtual void compute(const std::vector<Mat>& inputs, Mat& output) const = 0;
 };
 
