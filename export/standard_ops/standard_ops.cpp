@@ -165,12 +165,13 @@ int64_t intAttributeOf(const onnx::NodeProto& node, const std::string& name)
     return 0;
 }
 
-float epsilonOf(const onnx::NodeProto& node)
+/** The node's float attribute `name`, or the op's documented default where it has none. */
+float floatAttributeOf(const onnx::NodeProto& node, const std::string& name, float fallback)
 {
     for (const auto& a : node.attribute())
-        if (a.name() == "epsilon")
+        if (a.name() == name)
             return a.f();
-    return 1e-5f;  // the custom op's documented default
+    return fallback;
 }
 
 void requireInputs(const onnx::NodeProto& node, int count)
@@ -192,12 +193,14 @@ std::vector<onnx::NodeProto> rewriteLayerNorm(const onnx::NodeProto& node,
     const std::string nhwc = names.fresh(out + "/nhwc");
     const std::string normalized = names.fresh(out + "/nhwc_normalized");
     // LayerNormalization normalises the trailing axes, so the channel axis is moved last and back.
-    return {makeNode("Transpose", names.fresh(node.name() + "/to_nhwc"), {node.input(0)}, nhwc,
-                     {attrInts("perm", {0, 2, 3, 1})}),
-            makeNode("LayerNormalization", node.name(), {nhwc, node.input(1), node.input(2)},
-                     normalized, {attrInt("axis", -1), attrFloat("epsilon", epsilonOf(node))}),
-            makeNode("Transpose", names.fresh(node.name() + "/to_nchw"), {normalized}, out,
-                     {attrInts("perm", {0, 3, 1, 2})})};
+    return {
+        makeNode("Transpose", names.fresh(node.name() + "/to_nhwc"), {node.input(0)}, nhwc,
+                 {attrInts("perm", {0, 2, 3, 1})}),
+        makeNode(
+            "LayerNormalization", node.name(), {nhwc, node.input(1), node.input(2)}, normalized,
+            {attrInt("axis", -1), attrFloat("epsilon", floatAttributeOf(node, "epsilon", 1e-5f))}),
+        makeNode("Transpose", names.fresh(node.name() + "/to_nchw"), {normalized}, out,
+                 {attrInts("perm", {0, 3, 1, 2})})};
 }
 
 std::vector<onnx::NodeProto> rewriteChannelAffinePermute(const onnx::NodeProto& node,
@@ -311,14 +314,6 @@ std::vector<onnx::NodeProto> rewriteBilinearUpsample(const onnx::NodeProto& node
                       attrString("coordinate_transformation_mode", "half_pixel")})};
 }
 
-float scaleOf(const onnx::NodeProto& node)
-{
-    for (const auto& a : node.attribute())
-        if (a.name() == "scale")
-            return a.f();
-    return 1.f;  // the custom op's documented default
-}
-
 /** MeanSquaredDifference(A[, B], scale) -> [Sub(A, B)], Mul(d, d), ReduceMean over the channels
 (keepdims), and Mul by scale where it is not 1: ReduceMean needs no channel count, which the file
 does not record. */
@@ -331,7 +326,7 @@ std::vector<onnx::NodeProto> rewriteMeanSquaredDifference(const onnx::NodeProto&
                                  "': expects 1 or 2 inputs and 1 output");
     const std::string& name = node.name();
     const std::string& out = node.output(0);
-    const float scale = scaleOf(node);
+    const float scale = floatAttributeOf(node, "scale", 1.f);
     std::vector<onnx::NodeProto> nodes;
     std::string d = node.input(0);
     if (node.input_size() == 2) {
@@ -448,14 +443,6 @@ onnx::NodeProto rewritePointwiseConv(const onnx::NodeProto& node, const onnx::Gr
                     node.output(0), {attrInts("kernel_shape", {1, 1})});
 }
 
-float slopeOf(const onnx::NodeProto& node)
-{
-    for (const auto& a : node.attribute())
-        if (a.name() == "slope")
-            return a.f();
-    return 0.f;  // the custom op's documented default
-}
-
 /** A node of one of our ops standing for part of a fused one, to be rewritten in turn. */
 onnx::NodeProto customNode(const std::string& opType, const std::string& name,
                            const std::vector<std::string>& inputs, const std::string& output,
@@ -501,7 +488,7 @@ std::vector<onnx::NodeProto> rewriteAffineCoupling(const onnx::NodeProto& node,
                    {attrInts("padding", {pad, pad, pad, pad})}),
         graph, true));
     result.push_back(makeNode("LeakyRelu", names.fresh(node.name() + "/subnet_relu"), {filtered},
-                              hidden, {attrFloat("alpha", slopeOf(node))}));
+                              hidden, {attrFloat("alpha", floatAttributeOf(node, "slope", 0.f))}));
     result.push_back(rewritePointwiseConv(
         customNode(kPointwiseConvOp, names.fresh(node.name() + "/subnet_project"),
                    {hidden, node.input(3), node.input(4)}, subnet),
