@@ -90,6 +90,48 @@ Ptr<dnn::Layer> LayerNormLayer::create(dnn::LayerParams& params)
     return makePtr<LayerNormLayer>(params);
 }
 
+#if CV_SIMD
+namespace {
+
+/** LayerNorm of kVectors adjacent vectors of pixels starting at pixel p: the mean over the
+channels, then the spread around it (exact when the mean is large against the spread), then the
+normalised values. A sum over the channels is a chain of dependent additions; one vector's chain
+waits on the addition latency at every channel, so kVectors independent chains run side by side.
+Each pixel's arithmetic is the same whatever kVectors is. */
+template <int kVectors>
+void normalizeVectors(const float* src, float* dst, size_t stride, int p, int channels,
+                      const float* gamma, const float* beta, float invChannels, float epsilon)
+{
+    const int lanes = v_float32::nlanes;
+    const v_float32 vInvChannels = vx_setall_f32(invChannels), vEpsilon = vx_setall_f32(epsilon),
+                    one = vx_setall_f32(1.f);
+    v_float32 mean[kVectors], spread[kVectors], invStd[kVectors];
+    for (int v = 0; v < kVectors; ++v)
+        mean[v] = spread[v] = vx_setzero_f32();
+    for (int c = 0; c < channels; ++c)
+        for (int v = 0; v < kVectors; ++v)
+            mean[v] += vx_load(src + c * stride + p + v * lanes);
+    for (int v = 0; v < kVectors; ++v)
+        mean[v] = mean[v] * vInvChannels;
+    for (int c = 0; c < channels; ++c)
+        for (int v = 0; v < kVectors; ++v) {
+            const v_float32 d = vx_load(src + c * stride + p + v * lanes) - mean[v];
+            spread[v] += d * d;
+        }
+    for (int v = 0; v < kVectors; ++v)
+        invStd[v] = one / v_sqrt(spread[v] * vInvChannels + vEpsilon);
+    for (int c = 0; c < channels; ++c) {
+        const v_float32 g = vx_setall_f32(gamma[c]), b = vx_setall_f32(beta[c]);
+        for (int v = 0; v < kVectors; ++v) {
+            const size_t at = c * stride + p + v * lanes;
+            v_store(dst + at, (vx_load(src + at) - mean[v]) * invStd[v] * g + b);
+        }
+    }
+}
+
+}  // namespace
+#endif
+
 void LayerNormLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
 {
     const Mat& x = inputs[0];
@@ -101,11 +143,10 @@ void LayerNormLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
     const float invChannels = 1.f / float(channels), epsilon = epsilon_;
 
     // Pixels are independent, and adjacent pixels are adjacent within each channel's plane: a
-    // vector holds adjacent pixels and walks the channels, two passes (the mean, then the spread
-    // around it, which stays exact when the mean is large against the spread). A task takes a
-    // run of pixels of one image, so that even the transformer's 16x16 planes are shared by the
-    // threads. The scalar tail repeats the vector operations in the same order, so a pixel's
-    // values do not depend on where it falls.
+    // vector holds adjacent pixels and walks the channels. A task takes a run of pixels of one
+    // image, so that even the transformer's 16x16 planes are shared by the threads. The scalar
+    // tail repeats the vector operations in the same order, so a pixel's values do not depend on
+    // where it falls.
     constexpr int kRunPixels = 64;
     const int runs = (plane + kRunPixels - 1) / kRunPixels;
     parallel_for_(Range(0, batch * runs), [&](const Range& r) {
@@ -116,25 +157,14 @@ void LayerNormLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
             float* dst = y.ptr<float>(n);
             int p = first;
 #if CV_SIMD
+            constexpr int kVectors = 4;
             const int lanes = v_float32::nlanes;
-            const v_float32 vInvChannels = vx_setall_f32(invChannels),
-                            vEpsilon = vx_setall_f32(epsilon), one = vx_setall_f32(1.f);
-            for (; p + lanes <= end; p += lanes) {
-                v_float32 sum = vx_setzero_f32();
-                for (int c = 0; c < channels; ++c)
-                    sum += vx_load(src + c * stride + p);
-                const v_float32 mean = sum * vInvChannels;
-                v_float32 spread = vx_setzero_f32();
-                for (int c = 0; c < channels; ++c) {
-                    const v_float32 d = vx_load(src + c * stride + p) - mean;
-                    spread += d * d;
-                }
-                const v_float32 invStd = one / v_sqrt(spread * vInvChannels + vEpsilon);
-                for (int c = 0; c < channels; ++c)
-                    v_store(dst + c * stride + p, (vx_load(src + c * stride + p) - mean) * invStd *
-                                                          vx_setall_f32(gamma[c]) +
-                                                      vx_setall_f32(beta[c]));
-            }
+            for (; p + kVectors * lanes <= end; p += kVectors * lanes)
+                normalizeVectors<kVectors>(src, dst, stride, p, channels, gamma, beta, invChannels,
+                                           epsilon);
+            for (; p + lanes <= end; p += lanes)
+                normalizeVectors<1>(src, dst, stride, p, channels, gamma, beta, invChannels,
+                                    epsilon);
 #endif
             for (; p < end; ++p) {
                 float sum = 0.f;

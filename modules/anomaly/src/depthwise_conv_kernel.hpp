@@ -87,6 +87,56 @@ void convolveRows(const float* padded, const PaddedPlaneLayout& layout, const fl
         }
 }
 
+/** Output row oy of one plane for a kernel of kTaps taps (a compile-time count, so the loop over
+taps unrolls): the weights are broadcast once per row into registers and every tap has its own row
+pointer, so each multiply-add needs one load. The generic loop above reloads and broadcasts the
+weight of every tap for every vector pair: three loads per two multiply-adds, which bounds a
+single row on the load ports at two thirds of the multiply-add rate. kTaps = 9 (3x3) holds
+9 weights, 2 accumulators and the clamp bounds in the 16 vector registers; 5x5 would not fit. */
+template <class Lanes, int kTaps>
+void convolveRowHeldWeights(const float* padded, const PaddedPlaneLayout& layout,
+                            const float* weights, float bias, float lo, float hi, int oy,
+                            float* dst)
+{
+    const int outW = layout.outW;
+    const float* row = padded + size_t(oy) * size_t(layout.stride) * size_t(layout.rowStride);
+    float* out = dst + size_t(oy) * size_t(outW);
+    const float* tap[kTaps];
+    for (int t = 0; t < kTaps; ++t)
+        tap[t] = row + layout.tapOffsets[t];
+    int ox = 0;
+    if constexpr (Lanes::kLanes > 0) {
+        constexpr int lanes = Lanes::kLanes;
+        using V = typename Lanes::V;
+        V w[kTaps];
+        for (int t = 0; t < kTaps; ++t)
+            w[t] = Lanes::broadcast(weights[t]);
+        const V vBias = Lanes::broadcast(bias), vLo = Lanes::broadcast(lo),
+                vHi = Lanes::broadcast(hi);
+        for (; ox + 2 * lanes <= outW; ox += 2 * lanes) {
+            V acc0 = vBias, acc1 = vBias;
+            for (int t = 0; t < kTaps; ++t) {
+                acc0 = Lanes::fma(Lanes::load(tap[t] + ox), w[t], acc0);
+                acc1 = Lanes::fma(Lanes::load(tap[t] + ox + lanes), w[t], acc1);
+            }
+            Lanes::store(out + ox, Lanes::clamp(acc0, vLo, vHi));
+            Lanes::store(out + ox + lanes, Lanes::clamp(acc1, vLo, vHi));
+        }
+        for (; ox + lanes <= outW; ox += lanes) {
+            V acc = vBias;
+            for (int t = 0; t < kTaps; ++t)
+                acc = Lanes::fma(Lanes::load(tap[t] + ox), w[t], acc);
+            Lanes::store(out + ox, Lanes::clamp(acc, vLo, vHi));
+        }
+    }
+    for (; ox < outW; ++ox) {
+        float acc = bias;
+        for (int t = 0; t < kTaps; ++t)
+            acc += tap[t][ox] * weights[t];
+        out[ox] = acc < lo ? lo : acc > hi ? hi : acc;
+    }
+}
+
 /** One output plane from its padded input: bias + sum over taps of weight * input, clamped to
 [lo, hi]. Lanes provides V, kLanes (0: no vector loop), load, store, broadcast, fma(a, b, c) =
 a * b + c, and clamp. Every output value is the same sequence of multiply-adds whichever group of
@@ -106,6 +156,9 @@ void convolvePlane(const float* padded, const PaddedPlaneLayout& layout, const f
     int oy = 0;
     for (; groupRows && oy + kRowGroup <= layout.outH; oy += kRowGroup)
         convolveRows<Lanes, kRowGroup>(padded, layout, weights, bias, lo, hi, oy, dst);
+    if (layout.taps == 9)
+        for (; oy < layout.outH; ++oy)
+            convolveRowHeldWeights<Lanes, 9>(padded, layout, weights, bias, lo, hi, oy, dst);
     for (; oy < layout.outH; ++oy)
         convolveRows<Lanes, 1>(padded, layout, weights, bias, lo, hi, oy, dst);
 }

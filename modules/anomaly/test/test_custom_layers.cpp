@@ -181,35 +181,43 @@ TEST(Anomaly_CustomLayers, layer_norm_matches_reference_on_random_inputs)
     RNG rng(11);
     const auto gamma = uniformValues(rng, C, 0.5f, 2.f), beta = uniformValues(rng, C, -1.f, 1.f);
     const float eps = 1e-5f;
-    dnn::Net net = importWithCustomLayers(layerNormModel(gamma, beta, eps));
-    for (int batch : {1, 3}) {
-        Mat x = randomBlob(rng, batch);
-        net.setInput(x);
-        Mat y = net.forward();
-        ASSERT_EQ(y.total(), x.total());
-        double maxErr = 0;
-        // Plain two-pass reference in double: mean, then biased variance, per pixel over channels.
-        for (int n = 0; n < batch; ++n)
-            for (int i = 0; i < H; ++i)
-                for (int j = 0; j < W; ++j) {
-                    double mean = 0, var = 0;
-                    for (int c = 0; c < C; ++c)
-                        mean += x.at<float>(Vec4i(n, c, i, j));
-                    mean /= C;
-                    for (int c = 0; c < C; ++c) {
-                        const double d = x.at<float>(Vec4i(n, c, i, j)) - mean;
-                        var += d * d;
+    // Planes of 15 and 63 pixels: groups of four vectors, single vectors and the scalar tail
+    // each run at 4 and at 8 lanes (63 = 3 * 16 + 3 * 4 + 3 = 32 + 3 * 8 + 7).
+    for (const Size plane : {Size(W, H), Size(7, 9)})
+        for (int batch : {1, 3}) {
+            dnn::Net net =
+                importWithCustomLayers(layerNormModel(gamma, beta, eps, plane.height, plane.width));
+            const int shape[] = {batch, C, plane.height, plane.width};
+            Mat x(4, shape, CV_32F);
+            rng.fill(x, RNG::NORMAL, 0.5, 2.0);
+            net.setInput(x);
+            Mat y = net.forward();
+            ASSERT_EQ(y.total(), x.total());
+            double maxErr = 0;
+            // Plain two-pass reference in double: mean, then biased variance, per pixel over
+            // channels.
+            for (int n = 0; n < batch; ++n)
+                for (int i = 0; i < plane.height; ++i)
+                    for (int j = 0; j < plane.width; ++j) {
+                        double mean = 0, var = 0;
+                        for (int c = 0; c < C; ++c)
+                            mean += x.at<float>(Vec4i(n, c, i, j));
+                        mean /= C;
+                        for (int c = 0; c < C; ++c) {
+                            const double d = x.at<float>(Vec4i(n, c, i, j)) - mean;
+                            var += d * d;
+                        }
+                        var /= C;
+                        for (int c = 0; c < C; ++c) {
+                            const double ref = (x.at<float>(Vec4i(n, c, i, j)) - mean) /
+                                                   std::sqrt(var + eps) * gamma[c] +
+                                               beta[c];
+                            maxErr =
+                                std::max(maxErr, std::abs(ref - y.at<float>(Vec4i(n, c, i, j))));
+                        }
                     }
-                    var /= C;
-                    for (int c = 0; c < C; ++c) {
-                        const double ref = (x.at<float>(Vec4i(n, c, i, j)) - mean) /
-                                               std::sqrt(var + eps) * gamma[c] +
-                                           beta[c];
-                        maxErr = std::max(maxErr, std::abs(ref - y.at<float>(Vec4i(n, c, i, j))));
-                    }
-                }
-        EXPECT_LE(maxErr, 1e-4) << "batch " << batch;
-    }
+            EXPECT_LE(maxErr, 1e-4) << "batch " << batch << ", plane " << plane;
+        }
 }
 
 TEST(Anomaly_CustomLayers, layer_norm_stays_exact_when_the_mean_is_large_against_the_spread)
