@@ -75,6 +75,11 @@ int affineVectorsAvx2(const float* x2, const float* logScale, const float* shift
 
 }  // namespace softclamp
 
+int logisticVectorsAvx2(float* x, int length)
+{
+    return logisticVectors<Avx2Lanes>(x, length);
+}
+
 namespace softmax {
 
 bool rowAvx2(const float* src, int length, float* dst)

@@ -5,11 +5,13 @@
 #include "pointwise_conv_kernel.hpp"
 
 #include "precomp.hpp"
+#include "simd_exp.hpp"
 #include "simd_lanes.hpp"
 
 #include <opencv2/dnn/shape_utils.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace cv {
@@ -128,6 +130,23 @@ void PackedWeights::multiplyPanels(const TileKernelChoice& kernel, const float* 
 
 using pointwise::kTileRows;
 
+namespace {
+
+/** x = 1 / (1 + e^-x) over a row: the vector kernel, then the values that fill no vector. */
+void logisticInPlace(float* x, int length)
+{
+#ifdef ANOMALY_HAVE_AVX2_KERNEL
+    int i = avx2KernelsUsable() ? logisticVectorsAvx2(x, length)
+                                : logisticVectors<UniversalLanes>(x, length);
+#else
+    int i = logisticVectors<UniversalLanes>(x, length);
+#endif
+    for (; i < length; ++i)
+        x[i] = 1.f / (1.f + std::exp(-x[i]));
+}
+
+}  // namespace
+
 PointwiseConvLayer::PointwiseConvLayer(const dnn::LayerParams& params) : SingleOutputLayer(params)
 {
     const char* const what = name.c_str();
@@ -223,10 +242,16 @@ void PointwiseConvLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
                     pointwise::packPanels(x.ptr<float>(n), depth, pixels, firstPixel, blockPixels,
                                           columns, panelBuffer.data());
                 packedBlockTask = blockTask;
-                weights_.multiplyPanels(kernel, panelBuffer.data(), blockPixels,
-                                        group * strips / stripGroups,
-                                        (group + 1) * strips / stripGroups, clamp_.lo, clamp_.hi,
-                                        y.ptr<float>(n) + firstPixel, pixels, tail.data());
+                const int firstStrip = group * strips / stripGroups,
+                          endStrip = (group + 1) * strips / stripGroups;
+                float* out = y.ptr<float>(n) + firstPixel;
+                weights_.multiplyPanels(kernel, panelBuffer.data(), blockPixels, firstStrip,
+                                        endStrip, clamp_.lo, clamp_.hi, out, pixels, tail.data());
+                if (sigmoid_)
+                    for (int o = firstStrip * kTileRows,
+                             end = std::min(endStrip * kTileRows, weights_.outChannels());
+                         o < end; ++o)
+                        logisticInPlace(out + size_t(o) * pixels, int(blockPixels));
             }
         },
         rangesWanted);
@@ -234,6 +259,12 @@ void PointwiseConvLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
 
 bool PointwiseConvLayer::setActivation(const Ptr<dnn::ActivationLayer>& layer)
 {
+    if (layer.empty())
+        sigmoid_ = false;
+    else if (sigmoid_)
+        return false;  // an activation after the Sigmoid cannot run before it, as the clamp does
+    else if (!layer.dynamicCast<dnn::SigmoidLayer>().empty())
+        return sigmoid_ = true;
     return clamp_.absorb(layer);
 }
 

@@ -33,6 +33,31 @@ inline typename Lanes::V expApprox(const typename Lanes::V& xIn)
     return Lanes::mul(y, Lanes::powerOfTwo(n));
 }
 
+/** x = 1 / (1 + e^-x) in place over the whole vectors of a row of `length` values; returns how
+many values it wrote (0 where the build has no vectors), the rest are the caller's. The relative
+error stays within a few float roundings of expApprox's: where e^-x overflows the clamped exp
+gives 1e-38 instead of 0, where it underflows the result is 1. */
+template <class Lanes>
+int logisticVectors(float* x, int length)
+{
+    int i = 0;
+    if constexpr (Lanes::kLanes > 0) {
+        using V = typename Lanes::V;
+        constexpr int lanes = Lanes::kLanes;
+        const V zero = Lanes::broadcast(0.f), one = Lanes::broadcast(1.f);
+        for (; i + lanes <= length; i += lanes) {
+            const V e = expApprox<Lanes>(Lanes::sub(zero, Lanes::load(x + i)));
+            Lanes::store(x + i, Lanes::div(one, Lanes::add(one, e)));
+        }
+    }
+    return i;
+}
+
+#ifdef ANOMALY_HAVE_AVX2_KERNEL
+/** logisticVectors on AVX2 + FMA (avx2_kernels.cpp); call only where the CPU has both. */
+int logisticVectorsAvx2(float* x, int length);
+#endif
+
 }  // namespace anomaly
 }  // namespace cv
 

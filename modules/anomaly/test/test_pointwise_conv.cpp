@@ -112,6 +112,99 @@ TEST(Anomaly_PointwiseConv, a_following_relu6_or_relu_is_fused_and_clamps)
         [&](const Mat& x) { return directPointwise(x, c, weight, bias); });
 }
 
+/** Time the net recorded for its layer of the given type (one such layer expected). */
+double ticksOfLayerType(dnn::Net& net, const std::string& type)
+{
+    int found = -1;
+    for (const String& layerName : net.getLayerNames()) {
+        const int id = net.getLayerId(layerName);
+        if (net.getLayer(id)->type == type)
+            found = id;
+    }
+    CV_Assert(found > 0);
+    return recordedTicks(net, found);
+}
+
+TEST(Anomaly_PointwiseConv, a_following_sigmoid_is_fused_and_runs_after_the_clamp)
+{
+    // 8 output channels on a 6x7 plane: two strips that small planes split between tasks, rows
+    // of whole vectors and a scalar tail.
+    const PointwiseCase c{5, 8, 6, 7};
+    RNG rng(33);
+    // Outputs from about -15 to 15: both tails of the logistic curve and its middle.
+    const auto weight = uniformValues(rng, size_t(c.outChannels) * c.inChannels, -3.f, 3.f);
+    const auto bias = uniformValues(rng, size_t(c.outChannels), -2.f, 2.f);
+    const auto logistic = [](double v) { return 1.0 / (1.0 + std::exp(-v)); };
+    struct Chain
+    {
+        std::vector<std::string> ops;  // after the convolution, in order
+        std::function<double(double)> definition;
+        std::string runsAlone;  // the layer type fusion must leave to run, if any
+    };
+    const Chain chains[] = {
+        {{"Sigmoid"}, logistic, ""},
+        // A ReLU before the Sigmoid is fused too: sigmoid(max(x, 0)).
+        {{"Relu", "Sigmoid"}, [&](double v) { return logistic(std::max(v, 0.0)); }, ""},
+        // A clip after the Sigmoid must stay after it: absorbed into the convolution's clamp it
+        // would run first and give sigmoid(clip(x)).
+        {{"Sigmoid", "Clip"},
+         [&](double v) { return std::min(std::max(logistic(v), 0.3), 0.6); },
+         "ReLU6"},
+    };
+    const bool wasOptimized = useOptimized();
+    for (bool optimized : {false, true})
+        for (const Chain& chain : chains)
+            for (bool fusion : {true, false}) {
+                setUseOptimized(optimized);
+                TestModel m;
+                m.useCustomDomain();
+                m.input("x", {-1, c.inChannels, c.height, c.width});
+                m.floatTensor("w", {c.outChannels, c.inChannels, 1, 1}, weight);
+                m.floatTensor("b", {int64_t(bias.size())}, bias);
+                m.node("PointwiseConv", {"x", "w", "b"}, {"t0"}, {}, "org.opencv.anomaly");
+                for (size_t i = 0; i < chain.ops.size(); ++i) {
+                    const std::string in = "t" + std::to_string(i),
+                                      out = i + 1 == chain.ops.size() ? "y"
+                                                                      : "t" + std::to_string(i + 1);
+                    if (chain.ops[i] == "Clip")
+                        m.node("Clip", {in},
+                               {out},  // OpenCV 4.6 reads Clip's bounds as attributes only
+                               {TestAttr::real("min", 0.3f), TestAttr::real("max", 0.6f)});
+                    else
+                        m.node(chain.ops[i], {in}, {out});
+                }
+                m.output("y", {-1, c.outChannels, c.height, c.width});
+                dnn::Net net = importWithCustomLayers(m);
+                net.enableFusion(fusion);
+                const Mat x = twinBatch(rng, c.inChannels, c.height, c.width);
+                net.setInput(x);
+                const Mat y = net.forward();
+                Mat ref = directPointwise(x, c, weight, bias);
+                double lo = 0, hi = 0;
+                cv::minMaxIdx(ref, &lo, &hi);
+                ASSERT_LT(lo, -10.0) << "the test would not see the lower tail";
+                ASSERT_GT(hi, 10.0) << "the test would not see the upper tail";
+                for (auto it = ref.begin<double>(); it != ref.end<double>(); ++it)
+                    *it = chain.definition(*it);
+                Mat y64;
+                y.convertTo(y64, CV_64F);
+                const std::string what =
+                    chain.ops.front() + (chain.ops.size() > 1 ? "+" + chain.ops.back() : "") +
+                    ", fusion " + std::to_string(fusion) + (optimized ? "" : ", baseline kernel");
+                EXPECT_LE(cv::norm(y64, ref, NORM_INF), 1e-6) << what;
+                if (fusion) {
+                    EXPECT_EQ(ticksOfLayerType(net, "Sigmoid"), 0.0)
+                        << what << ": Sigmoid ran alone";
+                } else {
+                    EXPECT_GT(ticksOfLayerType(net, "Sigmoid"), 0.0) << what;
+                }
+                if (!chain.runsAlone.empty()) {
+                    EXPECT_GT(ticksOfLayerType(net, chain.runsAlone), 0.0) << what;
+                }
+            }
+    setUseOptimized(wasOptimized);
+}
+
 TEST(Anomaly_PointwiseConv, reports_two_flops_per_input_channel_and_output)
 {
     const PointwiseCase c{3, 5, 4, 6};
