@@ -350,18 +350,21 @@ std::vector<onnx::NodeProto> rewriteMeanSquaredDifference(const onnx::NodeProto&
     return nodes;
 }
 
-/** Attention(Q, K, V[, M]) as the nodes of its definition. Every reshape is written with 0 (keep
-that axis) and -1 (the rest), and the output takes Q's shape through a Shape node, so that no
-channel or token count is needed (the file has no value_info). */
+/** Attention(Q, K, V[, M]) and AttentionPooling(L, V) as the nodes of their definitions. Every
+reshape is written with 0 (keep that axis) and -1 (the rest), and Attention's output takes Q's
+shape through a Shape node, so that no channel or token count is needed (the file has no
+value_info). */
 std::vector<onnx::NodeProto> rewriteAttention(const onnx::NodeProto& node, onnx::GraphProto& graph,
                                               NameRegistry& names)
 {
-    if (node.input_size() != 3 && node.input_size() != 4)
-        throw std::runtime_error("Attention '" + node.name() +
-                                 "': expects Q, K, V and an optional mask");
+    const bool pooling = node.op_type() == "AttentionPooling";
+    if (pooling ? node.input_size() != 2 : node.input_size() != 3 && node.input_size() != 4)
+        throw std::runtime_error(node.op_type() + " '" + node.name() +
+                                 (pooling ? "': expects the logits and the values"
+                                          : "': expects Q, K, V and an optional mask"));
     const int64_t heads = intAttributeOf(node, "heads");
     if (heads < 1)
-        throw std::runtime_error("Attention '" + node.name() + "': needs heads >= 1");
+        throw std::runtime_error(node.op_type() + " '" + node.name() + "': needs heads >= 1");
     const std::string& name = node.name();
     const std::string flatten =
         addVectorConstant<int64_t>(graph, names.fresh(name + "/flatten"), {0, 0, -1});
@@ -375,22 +378,27 @@ std::vector<onnx::NodeProto> rewriteAttention(const onnx::NodeProto& node, onnx:
         nodes.push_back(makeNode(op, names.fresh(name + "/" + what), inputs, out, attributes));
         return out;
     };
-    // [N, C, h, w] -> [N, heads, T, d] ([N, heads, d, T] for the keys).
-    const auto toHeads = [&](const std::string& x, const std::string& what, bool keys) {
+    // [N, C, h, w] -> [N, heads, T, d] ([N, heads, d, T] with channelsLast: keys and logits).
+    const auto toHeads = [&](const std::string& x, const std::string& what, bool channelsLast) {
         const std::string tokens = add("Reshape", what + "_tokens", {x, flatten});
         const std::string tokenMajor =
             add("Transpose", what + "_token_major", {tokens}, {attrInts("perm", {0, 2, 1})});
         const std::string split = add("Reshape", what + "_split", {tokenMajor, splitHeads});
         return add("Transpose", what + "_heads", {split},
-                   {attrInts("perm", keys ? std::vector<int64_t>{0, 2, 3, 1}
-                                          : std::vector<int64_t>{0, 2, 1, 3})});
+                   {attrInts("perm", channelsLast ? std::vector<int64_t>{0, 2, 3, 1}
+                                                  : std::vector<int64_t>{0, 2, 1, 3})});
     };
-    const std::string q = toHeads(node.input(0), "q", false);
-    const std::string k = toHeads(node.input(1), "k", true);
-    const std::string v = toHeads(node.input(2), "v", false);
-    std::string scores = add("MatMul", "scores", {q, k});
-    if (node.input_size() == 4)
-        scores = add("Add", "masked", {scores, node.input(3)});
+    std::string scores, v;  // [N, heads, Tq, Tk], [N, heads, Tk, d]
+    if (pooling) {
+        scores = toHeads(node.input(0), "logits", true);
+        v = toHeads(node.input(1), "v", false);
+    } else {
+        scores = add("MatMul", "scores",
+                     {toHeads(node.input(0), "q", false), toHeads(node.input(1), "k", true)});
+        v = toHeads(node.input(2), "v", false);
+        if (node.input_size() == 4)
+            scores = add("Add", "masked", {scores, node.input(3)});
+    }
     const std::string weights = add("Softmax", "weights", {scores}, {attrInt("axis", -1)});
     const std::string attended = add("MatMul", "attended", {weights, v});
     const std::string tokenMajor =
@@ -398,7 +406,11 @@ std::vector<onnx::NodeProto> rewriteAttention(const onnx::NodeProto& node, onnx:
     const std::string merged = add("Reshape", "merged", {tokenMajor, flatten});
     const std::string channelMajor =
         add("Transpose", "channel_major", {merged}, {attrInts("perm", {0, 2, 1})});
-    const std::string shape = add("Shape", "query_shape", {node.input(0)});
+    // [N, C, Tq] -> Q's shape, or [N, C, T, 1] for AttentionPooling.
+    const std::string shape =
+        pooling
+            ? addVectorConstant<int64_t>(graph, names.fresh(name + "/pooled_shape"), {0, 0, -1, 1})
+            : add("Shape", "query_shape", {node.input(0)});
     nodes.push_back(makeNode("Reshape", name, {channelMajor, shape}, node.output(0)));
     return nodes;
 }
@@ -609,7 +621,8 @@ onnx::ModelProto toStandardOps(const onnx::ModelProto& model)
             replacement = {rewriteSoftmaxLastAxis(node)};
         else if (node.domain() == kCustomDomain && node.op_type() == "MeanSquaredDifference")
             replacement = rewriteMeanSquaredDifference(node, graph, names);
-        else if (node.domain() == kCustomDomain && node.op_type() == "Attention")
+        else if (node.domain() == kCustomDomain &&
+                 (node.op_type() == "Attention" || node.op_type() == "AttentionPooling"))
             replacement = rewriteAttention(node, graph, names);
         else if (node.domain() == kCustomDomain && node.op_type() == "BilinearUpsample")
             replacement = rewriteBilinearUpsample(node, graph, names);

@@ -27,6 +27,8 @@ constexpr int64_t kStandardOpset = 17;
 - Attention(Q, K, V[, M], heads) -> per input Reshape([0,0,-1]), Transpose, Reshape([0,0,heads,-1]),
   Transpose to [N, heads, T, d] (keys [N, heads, d, T]), MatMul, Add(M), Softmax(axis=-1),
   MatMul, Transpose, Reshape, Transpose and a Reshape to Shape(Q) under the node's name.
+- AttentionPooling(L, V, heads) -> L and V to heads as Attention's K and V, Softmax(axis=-1),
+  MatMul, Transpose, Reshape, Transpose and a Reshape([0,0,-1,1]) under the node's name.
 - MeanSquaredDifference(A[, B], scale) -> [Sub(A, B)], Mul(d, d), ReduceMean(axes=[1], keepdims),
   and Mul(scale) where scale is not 1.
 - BilinearUpsample(X, factor f) -> Resize(X, roi = empty, scales = [1, 1, f, f], mode linear,

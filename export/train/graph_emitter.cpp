@@ -138,16 +138,6 @@ std::string GraphEmitter::transposeLast2(const std::string& x)
     return emit("Transpose", {x}, {in[0], in[1], in[3], in[2]}, {attrInts("perm", {0, 1, 3, 2})});
 }
 
-std::string GraphEmitter::matmul(const std::string& a, const std::string& b)
-{
-    const Shape& sa = shape(a);
-    const Shape& sb = shape(b);
-    if (sa[1] != sb[1] || sa[3] != sb[2])
-        throw std::logic_error("matmul: shapes do not match");
-    flops_ += 2.0 * double(sa[1] * sa[2] * sa[3] * sb[3]);
-    return emit("MatMul", {a, b}, {sa[0], sa[1], sa[2], sb[3]});
-}
-
 std::string GraphEmitter::softmaxLastAxis(const std::string& x)
 {
     // Custom: OpenCV 4.6's Softmax on the last axis is single-threaded scalar code.
@@ -239,6 +229,20 @@ std::string GraphEmitter::attention(const std::string& q, const std::string& k,
     // [N, heads, Tq, Tk] weights in separate passes, the products as one small GEMM per head.
     return emit("Attention", inputs, shape(q), {attrInt("heads", heads)},
                 anomaly_export::kCustomDomain);
+}
+
+std::string GraphEmitter::attentionPooling(const std::string& logits, const std::string& v,
+                                           int64_t heads)
+{
+    const Shape &sl = shape(logits), &sv = shape(v);
+    if (sl[1] % heads != 0 || sv[1] % heads != 0 || sl[2] != sv[2] || sl[3] != sv[3])
+        throw std::logic_error("attentionPooling: shapes do not match");
+    const int64_t queries = sl[1] / heads;
+    // One product, T x (h*w) x C multiply-adds over all heads (as the MatMul it replaces).
+    flops_ += 2.0 * double(queries * sl[2] * sl[3]) * double(sv[1]);
+    // Custom (format 1.7): OpenCV 4.6 runs that MatMul as one InnerProduct on one thread.
+    return emit("AttentionPooling", {logits, v}, {sv[0], sv[1], queries, 1},
+                {attrInt("heads", heads)}, anomaly_export::kCustomDomain);
 }
 
 std::string GraphEmitter::averagePool(const std::string& x, int64_t factor)

@@ -60,7 +60,6 @@ public:
     std::string affineCoupling(const std::string& x, const CouplingTensors& block);
     std::string reshape(const std::string& x, const Shape& shapeWithZeroBatch);
     std::string transposeLast2(const std::string& x);
-    std::string matmul(const std::string& a, const std::string& b);
     std::string softmaxLastAxis(const std::string& x);
     /** Element-wise Add/Sub/Mul of two graph values of equal shape. */
     std::string binary(const std::string& op, const std::string& a, const std::string& b);
@@ -76,6 +75,10 @@ public:
     q) as one custom Attention node; mask: an additive [Tq, Tk] constant, or undefined. */
     std::string attention(const std::string& q, const std::string& k, const std::string& v,
                           int64_t heads, const torch::Tensor& mask);
+    /** Attention of T constant queries whose scores are already the graph value logits
+    [N, heads*T, h, w] (queries folded into the key projection): softmax over the h*w positions,
+    then the weighted sum of v [N, C, h, w], as one custom AttentionPooling node: [N, C, T, 1]. */
+    std::string attentionPooling(const std::string& logits, const std::string& v, int64_t heads);
     std::string averagePool(const std::string& x, int64_t factor);
     /** Mean over all positions, [N, C, H, W] -> [N, C, 1, 1] (an AveragePool over H x W). */
     std::string globalAveragePool(const std::string& x);

@@ -35,10 +35,6 @@ std::string exportAttention(GraphEmitter& g, AttentionImpl& attn, const TokenSou
     const Shape keyShape = g.shape(key);
     const int64_t dim = keyShape[1], heads = attn.heads, headDim = dim / heads;
     const int64_t tk = keyShape[2] * keyShape[3];
-    const Shape queryShape = query.constant.defined()
-                                 ? Shape{1, dim, query.constant.size(2), query.constant.size(3)}
-                                 : g.shape(query.name);
-    const int64_t tq = queryShape[2] * queryShape[3];
     const double scale = 1.0 / std::sqrt(double(headDim));
 
     if (!query.constant.defined() && !value.constant.defined()) {
@@ -53,42 +49,35 @@ std::string exportAttention(GraphEmitter& g, AttentionImpl& attn, const TokenSou
             g.attention(q, k, v, heads, mask.defined() ? mask[0].contiguous() : torch::Tensor());
         return g.pointwise(attended, attn.out->weight, attn.out->bias);
     }
-    std::string scores;  // [N, heads, Tq, Tk]
-    if (query.constant.defined()) {
-        // scores[h,t,:] = Q_h[t] . (Wk_h x + bk_h) = (Q_h Wk_h) x + Q_h bk_h: one 1x1 Conv on x.
-        const auto q = constantQueries(attn, query.constant);             // [h, Tq, d]
-        const auto wk = attn.key->weight.reshape({heads, headDim, dim});  // [h, d, C]
-        const auto bk = attn.key->bias.reshape({heads, headDim, 1});      // [h, d, 1]
-        const auto w = torch::bmm(q, wk).reshape({heads * tq, dim});
-        const auto b = torch::bmm(q, bk).reshape({heads * tq});
-        scores = g.reshape(g.pointwise(key, w, b), {0, heads, tq, tk});
-    } else {
-        const auto q =
-            g.pointwise(query.name, attn.query->weight * scale, attn.query->bias * scale);
-        const auto qT = g.transposeLast2(g.reshape(q, {0, heads, headDim, tq}));
-        const auto k =
-            g.reshape(g.pointwise(key, attn.key->weight, attn.key->bias), {0, heads, headDim, tk});
-        scores = g.matmul(qT, k);
-    }
-    if (mask.defined())
-        scores = g.binaryConstant("Add", scores, mask);
-    const auto weights = g.softmaxLastAxis(scores);
+    // The heads' constant queries: prototypes, semantic queries, memory tokens.
+    if (!query.constant.defined() || mask.defined())
+        throw std::logic_error(
+            "exportAttention: graph queries with constant values, or a mask "
+            "with constant queries (no head has them)");
+    const int64_t hq = query.constant.size(2), wq = query.constant.size(3), tq = hq * wq;
+    // scores[h,t,:] = Q_h[t] . (Wk_h x + bk_h) = (Q_h Wk_h) x + Q_h bk_h: one 1x1 Conv on x.
+    const auto q = constantQueries(attn, query.constant);             // [h, Tq, d]
+    const auto wk = attn.key->weight.reshape({heads, headDim, dim});  // [h, d, C]
+    const auto bk = attn.key->bias.reshape({heads, headDim, 1});      // [h, d, 1]
+    const auto logits = g.pointwise(key, torch::bmm(q, wk).reshape({heads * tq, dim}),
+                                    torch::bmm(q, bk).reshape({heads * tq}));
 
     std::string attended;  // [N, C, hq, wq]
     if (value.constant.defined()) {
         // out[h*d+e, t] = sum_k A[h,t,k] V[h,e,k]: a 1x1 Conv with a block-per-head weight over
         // the attention weights laid out as channels (h*Tk + k).
+        const auto weights = g.softmaxLastAxis(g.reshape(logits, {0, heads, tq, tk}));
         const auto v = constantValues(attn, value.constant);  // [h, d, Tk]
         auto w = torch::zeros({dim, heads * tk});
         for (int64_t h = 0; h < heads; ++h)
             w.slice(0, h * headDim, (h + 1) * headDim).slice(1, h * tk, (h + 1) * tk).copy_(v[h]);
         const auto weightsT = g.reshape(g.transposeLast2(weights), {0, heads * tk, tq, 1});
-        attended = g.reshape(g.pointwise(weightsT, w, {}), {0, dim, queryShape[2], queryShape[3]});
+        attended = g.reshape(g.pointwise(weightsT, w, {}), {0, dim, hq, wq});
     } else {
         const auto v = g.pointwise(value.name, attn.value->weight, attn.value->bias);
-        const auto vT = g.transposeLast2(g.reshape(v, {0, heads, headDim, tk}));
-        const auto out = g.transposeLast2(g.matmul(weights, vT));  // [N, h, d, Tq]
-        attended = g.reshape(out, {0, dim, queryShape[2], queryShape[3]});
+        attended = g.attentionPooling(logits, v, heads);  // [N, C, Tq, 1]
+        if (wq != 1)
+            attended = g.reshape(attended, {0, dim, hq, wq});
     }
     return g.pointwise(attended, attn.out->weight, attn.out->bias);
 }

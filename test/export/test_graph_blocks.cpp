@@ -97,18 +97,38 @@ TEST_P(GraphBlocks, SelfAttentionWithMaskMatchesLibTorch)
 
 TEST_P(GraphBlocks, ConstantQueriesAreFoldedCorrectly)
 {
-    Attention attn(kDim, 2);
-    const auto prototypes = torch::randn({1, kDim, 6, 1});
-    const auto x = input();
-    const auto expected = attn->forward(prototypes, x, x).detach();
-    const auto got = runExported(
-        [&](GraphEmitter& g, const std::string& in) {
-            return exportAttention(g, *attn, TokenSource::fixed(prototypes), in,
-                                   TokenSource::value(in));
-        },
-        x);
-    ASSERT_EQ(got.sizes(), expected.sizes());
-    EXPECT_LT((expected - got).abs().max().item<double>(), 1e-4);
+    // Prototypes as a column of 6 queries (the global branch's shape, [N, C, T, 1] straight from
+    // the pooling op) and semantic queries on a 2 x 3 grid (a Reshape after it).
+    for (const std::vector<int64_t>& grid : {std::vector<int64_t>{6, 1}, {2, 3}}) {
+        Attention attn(kDim, 2);
+        const auto queries = torch::randn({1, kDim, grid[0], grid[1]});
+        const auto x = input();
+        const auto expected = attn->forward(queries, x, x).detach();
+        std::vector<std::string> ops;
+        double flops = 0;
+        const auto got = runExported(
+            [&](GraphEmitter& g, const std::string& in) {
+                const auto out = exportAttention(g, *attn, TokenSource::fixed(queries), in,
+                                                 TokenSource::value(in));
+                flops = g.flops();
+                return out;
+            },
+            x, &ops);
+        ASSERT_EQ(got.sizes(), expected.sizes());
+        EXPECT_LT((expected - got).abs().max().item<double>(), 1e-4);
+        // Since format 1.7: the logits (queries folded into the key projection), the value
+        // projection, one AttentionPooling op, the output projection.
+        std::vector<std::string> expectedOps = {"PointwiseConv", "PointwiseConv",
+                                                "AttentionPooling", "PointwiseConv"};
+        if (grid[1] != 1)
+            expectedOps.insert(expectedOps.begin() + 3, "Reshape");
+        EXPECT_EQ(ops, expectedOps);
+        // Logits (2 heads x T rows of C), values (C x C) on the image's tokens, the T x tokens x C
+        // product, the output projection (C x C) on the T queries; two FLOPs per multiply-add.
+        const double tokens = kH * kW, t = double(grid[0] * grid[1]);
+        EXPECT_EQ(flops, 2.0 * (2 * t * kDim * tokens + kDim * kDim * tokens + t * tokens * kDim +
+                                kDim * kDim * t));
+    }
 }
 
 TEST_P(GraphBlocks, ConstantQueriesAndValuesAreFoldedCorrectly)

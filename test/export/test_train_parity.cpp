@@ -75,7 +75,7 @@ TrainedModel trainTiny(const HeadOptions& options, const std::vector<cv::Mat>& i
     }
     auto builder =
         buildMergedModel(m.backbone.model, *m.head, m.backbone.geometry, m.statistics.get());
-    const std::pair<const char*, const char*> meta[] = {{"anomaly.format_version", "1.6"},
+    const std::pair<const char*, const char*> meta[] = {{"anomaly.format_version", "1.7"},
                                                         {"anomaly.input_width", "64"},
                                                         {"anomaly.input_height", "64"},
                                                         {"anomaly.color_order", "RGB"},

@@ -61,6 +61,8 @@ opencv_test::TestModel customOpModel()
            "org.opencv.anomaly");
     m.node("Attention", {"pair", "pair", "pair"}, {"attended"}, {TestAttr::integer("heads", 2)},
            "org.opencv.anomaly");
+    m.node("AttentionPooling", {"pair", "pair"}, {"pooled"}, {TestAttr::integer("heads", 2)},
+           "org.opencv.anomaly");
     m.node("MeanSquaredDifference", {"pair", "attended"}, {"squares"},
            {TestAttr::real("scale", 0.5f)}, "org.opencv.anomaly");
     return m;

@@ -786,6 +786,35 @@ TEST(StandardOps, AttentionBecomesTheNodesOfItsDefinitionAndMatchesOpenCv)
     expectRewriteMatchesOpenCv(b.model(), "attended", 13);
 }
 
+TEST(StandardOps, AttentionPoolingBecomesTheNodesOfItsDefinitionAndMatchesOpenCv)
+{
+    // The image as the logits of 2 heads of 3 queries and as the values (2 heads of 3 channels),
+    // pooled over its 5 x 7 positions: [N, 6, 3, 1].
+    OnnxGraphBuilder b("pooling");
+    b.addInput("image", {-1, kChannels, 5, 7});
+    b.addNode("AttentionPooling", {"image", "image"}, "pooled",
+              {anomaly_export::attrInt("heads", 2)}, anomaly_export::kCustomDomain);
+    b.model().mutable_graph()->mutable_node(0)->set_name("global/AttentionPooling_0");
+    b.addOutput("pooled", {-1, kChannels, kChannels / 2, 1});
+    const onnx::ModelProto rewritten = anomaly_export::toStandardOps(b.model());
+    EXPECT_NO_THROW(onnx::checker::check_model(rewritten));
+    std::map<std::string, int> ops;
+    for (const auto& n : rewritten.graph().node()) {
+        EXPECT_TRUE(n.domain().empty()) << n.name();
+        EXPECT_EQ(n.name().rfind("global/AttentionPooling_0", 0), 0u)
+            << n.name() << ": stage prefix";
+        ++ops[n.op_type()];
+    }
+    EXPECT_EQ(ops["MatMul"], 1);
+    EXPECT_EQ(ops["Softmax"], 1);
+    EXPECT_EQ(ops["Shape"], 0) << "the output shape is [0, 0, -1, 1]";
+    const onnx::NodeProto& last = rewritten.graph().node(rewritten.graph().node_size() - 1);
+    EXPECT_EQ(last.name(), "global/AttentionPooling_0");
+    EXPECT_EQ(last.output(0), "pooled");
+
+    expectRewriteMatchesOpenCv(b.model(), "pooled", 14);
+}
+
 TEST(StandardOps, MeanSquaredDifferenceBecomesSubMulReduceMeanAndMatchesOpenCv)
 {
     // The squared error of the image against a leaky ReLU of it (unscaled), and the flow map

@@ -17,9 +17,7 @@ const char* const kAttentionType = "org.opencv.anomaly.Attention";
 
 namespace {
 
-/** Queries per block: the block's [Tk][queries] weights (64 KiB for 256 keys) stay in the core's
-L2 cache between the two products. */
-constexpr int kBlockQueries = 64;
+constexpr int kBlockQueries = 64;  // attention::blockQueries
 
 using ColumnSoftmax = bool (*)(float*, int, int, const float*, size_t, float*);
 
@@ -55,6 +53,36 @@ void scalarColumnSoftmax(float* block, int rows, int width, const float* mask, s
 }
 
 }  // namespace
+
+namespace attention {
+
+int blockQueries(int queries, int columns)
+{
+    const int block = std::min(queries, kBlockQueries) + columns - 1;
+    return block - block % columns;
+}
+
+AttendScratch::AttendScratch(int keys, int blockQueries, int columns)
+    : weightPanels(size_t(keys) * size_t(blockQueries)),
+      softmax(2 * size_t(blockQueries)),
+      tail(size_t(pointwise::kTileRows) * size_t(columns))
+{
+}
+
+void attendBlock(float* scores, int keys, int count, const float* mask, size_t maskStride,
+                 const pointwise::PackedWeights& valueRows, const pointwise::TileKernelChoice& tile,
+                 AttendScratch& scratch, float* out, size_t outStride)
+{
+    const float none = std::numeric_limits<float>::infinity();
+    if (!selectColumnSoftmax()(scores, keys, count, mask, maskStride, scratch.softmax.data()))
+        scalarColumnSoftmax(scores, keys, count, mask, maskStride);
+    pointwise::packPanels(scores, keys, size_t(count), 0, size_t(count), tile.columns,
+                          scratch.weightPanels.data());
+    valueRows.multiplyPanels(tile, scratch.weightPanels.data(), size_t(count), 0,
+                             valueRows.strips(), -none, none, out, outStride, scratch.tail.data());
+}
+
+}  // namespace attention
 
 AttentionLayer::AttentionLayer(const dnn::LayerParams& params) : SingleOutputLayer(params)
 {
@@ -117,17 +145,14 @@ void AttentionLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
     const int queries = q.size[2] * q.size[3], keys = k.size[2] * k.size[3];
     const int depth = channels / heads_;
     const pointwise::TileKernelChoice tile = pointwise::selectTileKernel();
-    const int columns = tile.columns;
-    const int block = std::min(queries, kBlockQueries) + columns - 1;
-    const int blockQueries = block - block % columns;  // a whole number of tiles
+    const int blockQueries = attention::blockQueries(queries, tile.columns);
     const size_t blockPanel = size_t(blockQueries);
-    const ColumnSoftmax columnSoftmax = selectColumnSoftmax();
     const float none = std::numeric_limits<float>::infinity();
 
     parallel_for_(Range(0, batch * heads_), [&](const Range& r) {
         AutoBuffer<float> queryPanels(size_t(depth) * blockPanel),
-            scores(size_t(keys) * blockPanel), weightPanels(size_t(keys) * blockPanel),
-            scratch(2 * blockPanel), tail(size_t(pointwise::kTileRows) * columns);
+            scores(size_t(keys) * blockPanel);
+        attention::AttendScratch scratch(keys, blockQueries, tile.columns);
         for (int task = r.start; task < r.end; ++task) {
             const int n = task / heads_, h = task % heads_;
             const size_t headOffset = size_t(h) * depth;
@@ -141,18 +166,13 @@ void AttentionLayer::compute(const std::vector<Mat>& inputs, Mat& y) const
             for (int first = 0; first < queries; first += blockQueries) {
                 const int count = std::min(blockQueries, queries - first);
                 pointwise::packPanels(qh, depth, size_t(queries), size_t(first), size_t(count),
-                                      columns, queryPanels.data());
+                                      tile.columns, queryPanels.data());
                 keyRows.multiplyPanels(tile, queryPanels.data(), size_t(count), 0, keyRows.strips(),
-                                       -none, none, scores.data(), size_t(count), tail.data());
+                                       -none, none, scores.data(), size_t(count),
+                                       scratch.tail.data());
                 const float* mask = maskT_.empty() ? nullptr : maskT_.ptr<float>() + first;
-                if (!columnSoftmax(scores.data(), keys, count, mask, size_t(queries),
-                                   scratch.data()))
-                    scalarColumnSoftmax(scores.data(), keys, count, mask, size_t(queries));
-                pointwise::packPanels(scores.data(), keys, size_t(count), 0, size_t(count), columns,
-                                      weightPanels.data());
-                valueRows.multiplyPanels(tile, weightPanels.data(), size_t(count), 0,
-                                         valueRows.strips(), -none, none, out + first,
-                                         size_t(queries), tail.data());
+                attention::attendBlock(scores.data(), keys, count, mask, size_t(queries), valueRows,
+                                       tile, scratch, out + first, size_t(queries));
             }
         }
     });

@@ -3,6 +3,7 @@
 #ifndef OPENCV_ANOMALY_ATTENTION_LAYER_HPP
 #define OPENCV_ANOMALY_ATTENTION_LAYER_HPP
 
+#include "pointwise_conv_layer.hpp"
 #include "single_output_layer.hpp"
 
 #include <opencv2/dnn.hpp>
@@ -13,6 +14,30 @@ namespace cv {
 namespace anomaly {
 
 extern const char* const kAttentionType;
+
+namespace attention {
+
+/** Queries per block for a tile of `columns` pixels: at most 64 (a block's [Tk][queries] weights,
+64 KiB for 256 keys, stay in the core's L2 cache between the two products), a whole number of
+tiles. */
+int blockQueries(int queries, int columns);
+
+/** Per-thread buffers of attendBlock. */
+struct AttendScratch
+{
+    AttendScratch(int keys, int blockQueries, int columns);
+    AutoBuffer<float> weightPanels, softmax, tail;
+};
+
+/** The second half of an attention block, shared by Attention and AttentionPooling: `scores` holds
+a block of `count` queries transposed ([keys][count], keys as rows); adds the mask (rows of
+maskStride floats; null for none), takes the softmax down each column, and writes
+out[e * outStride + j] = sum_k P[k][j] V[e][k] for the value rows packed in valueRows. */
+void attendBlock(float* scores, int keys, int count, const float* mask, size_t maskStride,
+                 const pointwise::PackedWeights& valueRows, const pointwise::TileKernelChoice& tile,
+                 AttendScratch& scratch, float* out, size_t outStride);
+
+}  // namespace attention
 
 /** Multi-head attention on channel-major tokens: Q [N,C,Hq,Wq], K and V [N,C,Hk,Wk], heads of
 d = C / heads channels, an optional additive mask [Tq,Tk] (Tq = Hq*Wq, Tk = Hk*Wk) shared by the

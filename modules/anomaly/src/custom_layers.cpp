@@ -3,6 +3,7 @@
 
 #include "affine_coupling_layer.hpp"
 #include "attention_layer.hpp"
+#include "attention_pooling_layer.hpp"
 #include "bilinear_upsample_layer.hpp"
 #include "dense_conv_layer.hpp"
 #include "depthwise_conv_layer.hpp"
@@ -381,6 +382,8 @@ void registerCustomLayers()
             dnn::LayerFactory::registerLayer(kInvertedResidualType, InvertedResidualLayer::create);
         if (!dnn::LayerFactory::isLayerRegistered(kAttentionType))
             dnn::LayerFactory::registerLayer(kAttentionType, AttentionLayer::create);
+        if (!dnn::LayerFactory::isLayerRegistered(kAttentionPoolingType))
+            dnn::LayerFactory::registerLayer(kAttentionPoolingType, AttentionPoolingLayer::create);
         if (!dnn::LayerFactory::isLayerRegistered(kMeanSquaredDifferenceType))
             dnn::LayerFactory::registerLayer(kMeanSquaredDifferenceType,
                                              MeanSquaredDifferenceLayer::create);
