@@ -188,9 +188,10 @@ TEST(Anomaly_PointwiseConv, a_following_sigmoid_is_fused_and_runs_after_the_clam
                     *it = chain.definition(*it);
                 Mat y64;
                 y.convertTo(y64, CV_64F);
-                const std::string what =
-                    chain.ops.front() + (chain.ops.size() > 1 ? "+" + chain.ops.back() : "") +
-                    ", fusion " + std::to_string(fusion) + (optimized ? "" : ", baseline kernel");
+                const std::string what = chain.ops.front() +
+                                         (chain.ops.size() > 1 ? "+" + chain.ops.back() : "") +
+                                         (fusion ? ", fusion on" : ", fusion off") +
+                                         (optimized ? "" : ", baseline kernel");
                 EXPECT_LE(cv::norm(y64, ref, NORM_INF), 1e-6) << what;
                 if (fusion) {
                     EXPECT_EQ(ticksOfLayerType(net, "Sigmoid"), 0.0)
