@@ -24,7 +24,10 @@ struct TokenSource
     static TokenSource fixed(const torch::Tensor& t) { return {"", t.detach()}; }
 };
 
-/** Exports attn(query, key, value) + mask; returns [N, C, hq, wq]. */
+/** Exports attn(query, key, value) + mask; returns [N, C, hq, wq]. The forms the heads use: graph
+query and value (with or without a mask: one Attention op), a constant query with a graph value
+(AttentionPooling) or a constant value (a block-per-head 1x1 Conv); throws std::logic_error for a
+graph query with a constant value and for a mask with a constant query. */
 std::string exportAttention(GraphEmitter& g, AttentionImpl& attn, const TokenSource& query,
                             const std::string& key, const TokenSource& value,
                             const torch::Tensor& mask = {});
