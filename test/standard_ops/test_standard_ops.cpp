@@ -754,6 +754,27 @@ TEST(StandardOps, BilinearUpsampleBecomesResizeAndMatchesOpenCv)
     EXPECT_LT(maxAbsDifference(runs.openCv[0], runs.standard.at("up")), 1e-5);
 }
 
+/** Rewrites a model whose only custom node is `nodeName` (writing `output`): expects a checked
+model of standard nodes that all keep the node's name as prefix, the last of them under the
+node's own name and writing its output; returns how many nodes of each type it wrote. */
+std::map<std::string, int> expectStandardRewriteOfOneNode(const onnx::ModelProto& original,
+                                                          const std::string& nodeName,
+                                                          const std::string& output)
+{
+    const onnx::ModelProto rewritten = anomaly_export::toStandardOps(original);
+    EXPECT_NO_THROW(onnx::checker::check_model(rewritten));
+    std::map<std::string, int> ops;
+    for (const auto& n : rewritten.graph().node()) {
+        EXPECT_TRUE(n.domain().empty()) << n.name();
+        EXPECT_EQ(n.name().rfind(nodeName, 0), 0u) << n.name() << ": stage prefix";
+        ++ops[n.op_type()];
+    }
+    const onnx::NodeProto& last = rewritten.graph().node(rewritten.graph().node_size() - 1);
+    EXPECT_EQ(last.name(), nodeName);
+    EXPECT_EQ(last.output(0), output);
+    return ops;
+}
+
 TEST(StandardOps, AttentionBecomesTheNodesOfItsDefinitionAndMatchesOpenCv)
 {
     // Self-attention on the image, 2 heads of 3 channels, a mask hiding each token itself.
@@ -768,20 +789,11 @@ TEST(StandardOps, AttentionBecomesTheNodesOfItsDefinitionAndMatchesOpenCv)
               {anomaly_export::attrInt("heads", 2)}, anomaly_export::kCustomDomain);
     b.model().mutable_graph()->mutable_node(0)->set_name("local/Attention_0");
     b.addOutput("attended", {-1, kChannels, 5, 7});
-    const onnx::ModelProto rewritten = anomaly_export::toStandardOps(b.model());
-    EXPECT_NO_THROW(onnx::checker::check_model(rewritten));
-    std::map<std::string, int> ops;
-    for (const auto& n : rewritten.graph().node()) {
-        EXPECT_TRUE(n.domain().empty()) << n.name();
-        EXPECT_EQ(n.name().rfind("local/Attention_0", 0), 0u) << n.name() << ": stage prefix";
-        ++ops[n.op_type()];
-    }
+    std::map<std::string, int> ops =
+        expectStandardRewriteOfOneNode(b.model(), "local/Attention_0", "attended");
     EXPECT_EQ(ops["MatMul"], 2);
     EXPECT_EQ(ops["Softmax"], 1);
     EXPECT_EQ(ops["Add"], 1) << "the mask";
-    const onnx::NodeProto& last = rewritten.graph().node(rewritten.graph().node_size() - 1);
-    EXPECT_EQ(last.name(), "local/Attention_0");
-    EXPECT_EQ(last.output(0), "attended");
 
     expectRewriteMatchesOpenCv(b.model(), "attended", 13);
 }
@@ -796,21 +808,11 @@ TEST(StandardOps, AttentionPoolingBecomesTheNodesOfItsDefinitionAndMatchesOpenCv
               {anomaly_export::attrInt("heads", 2)}, anomaly_export::kCustomDomain);
     b.model().mutable_graph()->mutable_node(0)->set_name("global/AttentionPooling_0");
     b.addOutput("pooled", {-1, kChannels, kChannels / 2, 1});
-    const onnx::ModelProto rewritten = anomaly_export::toStandardOps(b.model());
-    EXPECT_NO_THROW(onnx::checker::check_model(rewritten));
-    std::map<std::string, int> ops;
-    for (const auto& n : rewritten.graph().node()) {
-        EXPECT_TRUE(n.domain().empty()) << n.name();
-        EXPECT_EQ(n.name().rfind("global/AttentionPooling_0", 0), 0u)
-            << n.name() << ": stage prefix";
-        ++ops[n.op_type()];
-    }
+    std::map<std::string, int> ops =
+        expectStandardRewriteOfOneNode(b.model(), "global/AttentionPooling_0", "pooled");
     EXPECT_EQ(ops["MatMul"], 1);
     EXPECT_EQ(ops["Softmax"], 1);
     EXPECT_EQ(ops["Shape"], 0) << "the output shape is [0, 0, -1, 1]";
-    const onnx::NodeProto& last = rewritten.graph().node(rewritten.graph().node_size() - 1);
-    EXPECT_EQ(last.name(), "global/AttentionPooling_0");
-    EXPECT_EQ(last.output(0), "pooled");
 
     expectRewriteMatchesOpenCv(b.model(), "pooled", 14);
 }
