@@ -17,8 +17,6 @@ const char* const kAttentionType = "org.opencv.anomaly.Attention";
 
 namespace {
 
-constexpr int kBlockQueries = 64;  // attention::blockQueries
-
 using ColumnSoftmax = bool (*)(float*, int, int, const float*, size_t, float*);
 
 ColumnSoftmax selectColumnSoftmax()
@@ -58,7 +56,8 @@ namespace attention {
 
 int blockQueries(int queries, int columns)
 {
-    const int block = std::min(queries, kBlockQueries) + columns - 1;
+    constexpr int kMostQueries = 64;
+    const int block = std::min(queries, kMostQueries) + columns - 1;
     return block - block % columns;
 }
 
