@@ -350,6 +350,32 @@ std::vector<onnx::NodeProto> rewriteMeanSquaredDifference(const onnx::NodeProto&
     return nodes;
 }
 
+/** PositionwiseLinear(X, W, B) -> Unsqueeze(X, [1]) to [N,1,Cin,H,W], Mul(W) broadcast to
+[N,Cout,Cin,H,W], ReduceSum over axis 2 and Add(B): the op's definition, W and B kept as they are.
+*/
+std::vector<onnx::NodeProto> rewritePositionwiseLinear(const onnx::NodeProto& node,
+                                                       onnx::GraphProto& graph, NameRegistry& names)
+{
+    if (node.input_size() != 3 || node.output_size() != 1)
+        throw std::runtime_error("PositionwiseLinear '" + node.name() +
+                                 "': expects X, W, B and 1 output");
+    const std::string& name = node.name();
+    const std::string& out = node.output(0);
+    const std::string unsqueezed = names.fresh(out + "/unsqueezed");
+    const std::string products = names.fresh(out + "/products");
+    const std::string sums = names.fresh(out + "/sums");
+    const std::string channelAxis =
+        addVectorConstant<int64_t>(graph, names.fresh(name + "/axis1"), {1});
+    const std::string inputAxis =
+        addVectorConstant<int64_t>(graph, names.fresh(name + "/axis2"), {2});
+    return {makeNode("Unsqueeze", names.fresh(name + "/unsqueeze"), {node.input(0), channelAxis},
+                     unsqueezed),
+            makeNode("Mul", names.fresh(name + "/multiply"), {unsqueezed, node.input(1)}, products),
+            makeNode("ReduceSum", names.fresh(name + "/sum"), {products, inputAxis}, sums,
+                     {attrInt("keepdims", 0)}),
+            makeNode("Add", name, {sums, node.input(2)}, out)};
+}
+
 /** Attention(Q, K, V[, M]) and AttentionPooling(L, V) as the nodes of their definitions. Every
 reshape is written with 0 (keep that axis) and -1 (the rest), and Attention's output takes Q's
 shape through a Shape node, so that no channel or token count is needed (the file has no
@@ -624,6 +650,8 @@ onnx::ModelProto toStandardOps(const onnx::ModelProto& model)
         else if (node.domain() == kCustomDomain &&
                  (node.op_type() == "Attention" || node.op_type() == "AttentionPooling"))
             replacement = rewriteAttention(node, graph, names);
+        else if (node.domain() == kCustomDomain && node.op_type() == "PositionwiseLinear")
+            replacement = rewritePositionwiseLinear(node, graph, names);
         else if (node.domain() == kCustomDomain && node.op_type() == "BilinearUpsample")
             replacement = rewriteBilinearUpsample(node, graph, names);
         else if (node.domain() == kCustomDomain && node.op_type() == kDepthwiseConvOp)

@@ -31,6 +31,8 @@ constexpr int64_t kStandardOpset = 17;
   MatMul, Transpose, Reshape, Transpose and a Reshape([0,0,-1,1]) under the node's name.
 - MeanSquaredDifference(A[, B], scale) -> [Sub(A, B)], Mul(d, d), ReduceMean(axes=[1], keepdims),
   and Mul(scale) where scale is not 1.
+- PositionwiseLinear(X, W, B) -> Unsqueeze(X, axes [1]), Mul(W), ReduceSum(axes [2], keepdims 0),
+  Add(B).
 - BilinearUpsample(X, factor f) -> Resize(X, roi = empty, scales = [1, 1, f, f], mode linear,
   coordinate_transformation_mode half_pixel).
 - AffineCoupling(X, DW, DB, PW, PB, scale, bias, perm) -> Split(X, [S, C-S]) -> the DepthwiseConv,

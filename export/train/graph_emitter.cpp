@@ -245,6 +245,20 @@ std::string GraphEmitter::attentionPooling(const std::string& logits, const std:
                 {attrInt("heads", heads)}, anomaly_export::kCustomDomain);
 }
 
+std::string GraphEmitter::positionwiseLinear(const std::string& x, const torch::Tensor& weight,
+                                             const torch::Tensor& bias)
+{
+    const Shape& in = shape(x);
+    if (weight.dim() != 4 || weight.size(1) != in[1] || weight.size(2) != in[2] ||
+        weight.size(3) != in[3] || bias.dim() != 3 || bias.size(0) != weight.size(0) ||
+        bias.size(1) != in[2] || bias.size(2) != in[3])
+        throw std::logic_error("positionwiseLinear: weight or bias does not match the input");
+    flops_ += 2.0 * double(weight.numel());
+    // Custom (format 1.8): no OpenCV 4.6 layer has weights that differ per position.
+    return emit("PositionwiseLinear", {x, constant("w", weight), constant("b", bias)},
+                {in[0], weight.size(0), in[2], in[3]}, {}, anomaly_export::kCustomDomain);
+}
+
 std::string GraphEmitter::averagePool(const std::string& x, int64_t factor)
 {
     if (factor == 1)

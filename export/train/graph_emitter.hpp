@@ -79,6 +79,10 @@ public:
     [N, heads*T, h, w] (queries folded into the key projection): softmax over the h*w positions,
     then the weighted sum of v [N, C, h, w], as one custom AttentionPooling node: [N, C, T, 1]. */
     std::string attentionPooling(const std::string& logits, const std::string& v, int64_t heads);
+    /** y[n,o,i,j] = bias[o,i,j] + sum_c weight[o,c,i,j] x[n,c,i,j]: a 1x1 convolution whose
+    weights differ per position, as one custom PositionwiseLinear node. */
+    std::string positionwiseLinear(const std::string& x, const torch::Tensor& weight,
+                                   const torch::Tensor& bias);
     std::string averagePool(const std::string& x, int64_t factor);
     /** Mean over all positions, [N, C, H, W] -> [N, C, 1, 1] (an AveragePool over H x W). */
     std::string globalAveragePool(const std::string& x);

@@ -22,7 +22,8 @@ const NamedValue<ModelSize> kModelSizes[] = {{ModelSize::Lite, "lite"},
 const NamedValue<FlowInput> kFlowInputs[] = {
     {FlowInput::Discrepancy, "discrepancy"},
     {FlowInput::DiscrepancyWithFeatures, "discrepancy+features"},
-    {FlowInput::AbsoluteDiscrepancy, "absdiff"}};
+    {FlowInput::AbsoluteDiscrepancy, "absdiff"},
+    {FlowInput::WhitenedWithDiscrepancy, "whitened+discrepancy"}};
 
 /** The value named `name`; else invalid_argument "unknown <what> '<name>' (a, b or c)". */
 template <typename E, size_t N>

@@ -25,7 +25,8 @@ enum class FlowInput
 {
     Discrepancy,              // F - R (paper A's discrepancy alone)
     DiscrepancyWithFeatures,  // concat(F, F - R): the flow also models the features themselves
-    AbsoluteDiscrepancy       // |F - R|
+    AbsoluteDiscrepancy,      // |F - R|
+    WhitenedWithDiscrepancy   // concat(PositionalWhitening(F), F - R)
 };
 
 Preset parsePreset(const std::string& name);  // throws std::invalid_argument
@@ -68,7 +69,7 @@ struct HeadOptions
     int64_t maskRadius = 1;    // local self-attention hides the (2r+1)^2 neighbourhood of a token
     float noiseScale = 20.f;   // lgfdr: UniAD feature jitter scale
     float flowLossWeight = 1.f;
-    FlowInput flowInput = FlowInput::DiscrepancyWithFeatures;  // lgnf only
+    FlowInput flowInput = FlowInput::WhitenedWithDiscrepancy;  // lgnf only
 };
 
 HeadOptions defaultHeadOptions(Preset preset, ModelSize size);

@@ -2,6 +2,7 @@
 #include "heads.hpp"
 
 #include "head_parts.hpp"
+#include "positional_whitening.hpp"
 
 namespace anomaly_train {
 
@@ -79,7 +80,15 @@ public:
         localDecoder_ = register_module("local_decoder", ScaleDecoder(geom, o.dim));
         globalDecoder_ = register_module("global_decoder", ScaleDecoder(geom, o.dim));
         flows_ = register_module("flows", torch::nn::ModuleList());
-        const int64_t factor = o.flowInput == FlowInput::DiscrepancyWithFeatures ? 2 : 1;
+        const bool withFeatures = o.flowInput == FlowInput::DiscrepancyWithFeatures ||
+                                  o.flowInput == FlowInput::WhitenedWithDiscrepancy;
+        const int64_t factor = withFeatures ? 2 : 1;
+        if (o.flowInput == FlowInput::WhitenedWithDiscrepancy) {
+            whitening_ = register_module("whitening", torch::nn::ModuleList());
+            for (int s = 0; s < 3; ++s)
+                whitening_->push_back(
+                    PositionalWhitening(geom.channels[s], geom.heights[s], geom.widths[s]));
+        }
         for (int branch = 0; branch < 2; ++branch)
             for (int s = 0; s < 3; ++s)
                 flows_->push_back(Flow(factor * geom.channels[s], o.flowBlocks, o.flowClamp,
@@ -93,12 +102,14 @@ public:
         const auto recGlobal = globalDecoder_(global_(x));
         HeadOutput out;
         out.loss = reconstructionLoss(features, recLocal) + reconstructionLoss(features, recGlobal);
+        const auto seen = featuresSeenByFlows(features);
         std::vector<torch::Tensor> maps[2];
         for (int branch = 0; branch < 2; ++branch) {
             const auto& rec = branch == 0 ? recLocal : recGlobal;
             for (int s = 0; s < 3; ++s) {
                 // The flow models the discrepancy; it does not train the transformer.
-                const auto d = flowInput(features[size_t(s)].detach(), rec[size_t(s)].detach());
+                const auto d = flowInput(seen[size_t(s)], features[size_t(s)].detach(),
+                                         rec[size_t(s)].detach());
                 auto [z, logDet] = flows_[size_t(3 * branch + s)]->as<Flow>()->forward(d);
                 out.loss = out.loss + options_.flowLossWeight * flowNll(z, logDet);
                 maps[branch].push_back(likelihoodAnomalyMap(z));
@@ -119,12 +130,14 @@ public:
         const auto recGlobal = exportInStage(g, stage::kGlobal, [&] {
             return globalDecoder_->exportGraph(g, global_->exportGraph(g, x));
         });
+        const auto seen =
+            exportInStage(g, stage::kFlow, [&] { return exportFeaturesSeenByFlows(g, features); });
         std::vector<std::string> maps[2];
         for (int branch = 0; branch < 2; ++branch) {
             const auto& rec = branch == 0 ? recLocal : recGlobal;
             for (int s = 0; s < 3; ++s) {
                 const auto d = exportInStage(g, stage::kFlow, [&] {
-                    return exportFlowInput(g, features[size_t(s)], rec[size_t(s)]);
+                    return exportFlowInput(g, seen[size_t(s)], features[size_t(s)], rec[size_t(s)]);
                 });
                 maps[branch].push_back(
                     exportFlowMap(g, *flows_[size_t(3 * branch + s)]->as<Flow>(), d));
@@ -139,29 +152,69 @@ public:
         return out;
     }
 
+    void fitFeatureStatistics(const std::vector<torch::Tensor>& features) override
+    {
+        if (whitening_)
+            for (int s = 0; s < 3; ++s)
+                whitening_->at<PositionalWhiteningImpl>(size_t(s)).fit(features[size_t(s)]);
+    }
+
 private:
-    torch::Tensor flowInput(const torch::Tensor& f, const torch::Tensor& rec) const
+    /** Per scale, the features as the flows see them: whitened by position where the flow input
+    says so (computed once for both branches), else as they are. */
+    std::vector<torch::Tensor> featuresSeenByFlows(const std::vector<torch::Tensor>& features) const
+    {
+        std::vector<torch::Tensor> seen;
+        for (int s = 0; s < 3; ++s) {
+            const auto f = features[size_t(s)].detach();
+            seen.push_back(whitening_ ? whiteningOf(s).forward(f) : f);
+        }
+        return seen;
+    }
+
+    std::vector<std::string> exportFeaturesSeenByFlows(
+        GraphEmitter& g, const std::vector<std::string>& features) const
+    {
+        std::vector<std::string> seen;
+        for (int s = 0; s < 3; ++s)
+            seen.push_back(whitening_ ? whiteningOf(s).exportGraph(g, features[size_t(s)])
+                                      : features[size_t(s)]);
+        return seen;
+    }
+
+    const PositionalWhiteningImpl& whiteningOf(int scale) const
+    {
+        return whitening_->at<PositionalWhiteningImpl>(size_t(scale));
+    }
+
+    /** What one flow sees (HeadOptions::flowInput) from the features F, the features as the flows
+    see them (featuresSeenByFlows) and the branch's reconstruction R. */
+    torch::Tensor flowInput(const torch::Tensor& seen, const torch::Tensor& f,
+                            const torch::Tensor& rec) const
     {
         const auto d = f - rec;
         switch (options_.flowInput) {
             case FlowInput::Discrepancy:
                 break;
             case FlowInput::DiscrepancyWithFeatures:
-                return torch::cat({f, d}, 1);
+            case FlowInput::WhitenedWithDiscrepancy:
+                return torch::cat({seen, d}, 1);
             case FlowInput::AbsoluteDiscrepancy:
                 return d.abs();
         }
         return d;
     }
 
-    std::string exportFlowInput(GraphEmitter& g, const std::string& f, const std::string& rec) const
+    std::string exportFlowInput(GraphEmitter& g, const std::string& seen, const std::string& f,
+                                const std::string& rec) const
     {
         const auto d = g.binary("Sub", f, rec);
         switch (options_.flowInput) {
             case FlowInput::Discrepancy:
                 break;
             case FlowInput::DiscrepancyWithFeatures:
-                return g.concatChannels({f, d});
+            case FlowInput::WhitenedWithDiscrepancy:
+                return g.concatChannels({seen, d});
             case FlowInput::AbsoluteDiscrepancy:
                 return g.unary("Abs", d);
         }
@@ -175,6 +228,8 @@ private:
     GlobalBranch global_{nullptr};
     ScaleDecoder localDecoder_{nullptr}, globalDecoder_{nullptr};
     torch::nn::ModuleList flows_{nullptr};
+    torch::nn::ModuleList whitening_{
+        nullptr};  // per scale, with FlowInput::WhitenedWithDiscrepancy
 };
 
 /** dadf (paper B): shared-weight dual-attention blocks over image tokens and per-position memory

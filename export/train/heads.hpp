@@ -31,6 +31,10 @@ class AnomalyHeadImpl : public torch::nn::Module
 public:
     virtual HeadOutput forward(const std::vector<torch::Tensor>& features) = 0;
     virtual ExportedMaps exportGraph(GraphEmitter& g, const std::vector<std::string>& features) = 0;
+    /** Fits what the head estimates from the training features instead of learning it (lgnf's
+    positional whitening); called once before training. Heads without such statistics have
+    nothing to fit. */
+    virtual void fitFeatureStatistics(const std::vector<torch::Tensor>& /*features*/) {}
 };
 
 std::shared_ptr<AnomalyHeadImpl> makeHead(const HeadOptions& options, const HeadGeometry& geometry);

@@ -44,8 +44,8 @@ CommandLine makeCommandLine()
          {"preset", "lgnf", "lgnf, dadf or lgfdr"},
          {"model-size", "lite", "lite or paper"},
          {"flow-input", flowInputName(HeadOptions().flowInput),
-          "lgnf: what the flows see: discrepancy+features (F and F - R), discrepancy (F - R) or "
-          "absdiff (|F - R|)"},
+          "lgnf: what the flows see: whitened+discrepancy (F whitened per position, and F - R), "
+          "discrepancy+features (F and F - R), discrepancy (F - R) or absdiff (|F - R|)"},
          {"image-size", "", "input size in pixels (>= 16; default: the backbone's)"},
          {"epochs", "", "training epochs (>= 1; default 12 for lgfdr, 8 otherwise)"},
          {"batch", "8", "images per training step (>= 1)"},

@@ -49,6 +49,7 @@ void StandardizedHeadImpl::fitFeatureStatistics(const std::vector<torch::Tensor>
         featureShift_[s].copy_(-mean);
         featureScale_[s].copy_(1.0 / safeStd(variance));
     }
+    inner_->fitFeatureStatistics(standardizeFeatures(features));
 }
 
 void StandardizedHeadImpl::fitMapStatistics(const std::vector<torch::Tensor>& features,

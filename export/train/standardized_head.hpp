@@ -29,7 +29,7 @@ public:
     StandardizedHeadImpl(std::shared_ptr<AnomalyHeadImpl> inner, const HeadGeometry& geometry);
 
     /** Feature statistics; call before training. */
-    void fitFeatureStatistics(const std::vector<torch::Tensor>& features);
+    void fitFeatureStatistics(const std::vector<torch::Tensor>& features) override;
     /** Map statistics of the trained head (eval mode) over the training features, in batches. */
     void fitMapStatistics(const std::vector<torch::Tensor>& features, int64_t batch);
 

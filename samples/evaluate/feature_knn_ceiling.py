@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
-"""How far can a backbone's features go on a data set? A PatchCore-style check (no training).
+"""How far can a backbone's features go? PatchCore- and PaDiM-style checks, no training.
 
 Runs a backbone ONNX file (standard ops only: v1 `anomaly_backbone` files, or any v2 file after
 `anomaly_standard_onnx`) through ONNX Runtime on an MVTec-layout category, builds a memory bank of
 the good training images' local features (3x3-averaged taps, resized to one grid, standardised
 per channel, a random 60,000-vector subset) and scores every test position by its distance to the
-nearest bank vector. Prints image AUROC (max of the smoothed map) and pixel AUROC at 64x64 map
-resolution, overall and per defect type (each type against the good test images).
+nearest bank vector (or, with --score gaussian-per-position, by its Mahalanobis distance from a
+Gaussian of the training images' vectors at the same position). Prints image AUROC (max of the
+smoothed map) and pixel AUROC at 64x64 map resolution, overall and per defect type (each type
+against the good test images).
 
 A developer's tool (PyPI: onnxruntime, opencv-python or Debian's python3-opencv, numpy,
 scikit-learn), not part of the build; doc/results.md quotes its figures.
 
     python3 samples/evaluate/feature_knn_ceiling.py --backbone backbone.onnx \
-        --data ../shared/data/magnetic_tile [--taps 8,16] [--intensity-weight 0]
+        --data ../shared/data/magnetic_tile [--taps 8,16] [--intensity-weight 0] \
+        [--score nearest|gaussian-per-position]
 """
 import argparse
 import glob
@@ -21,6 +24,7 @@ import os
 import cv2
 import numpy as np
 import onnxruntime as ort
+from sklearn.covariance import ledoit_wolf
 from sklearn.metrics import roc_auc_score
 
 GRID = 32        # feature grid (stride 8 at 256x256)
@@ -91,6 +95,34 @@ def ground_truth(root, test_paths):
     return np.stack(masks)
 
 
+def nearest_neighbour_distances(train_features, test_features):
+    """Per test position, the distance to the nearest of BANK_SIZE random training vectors."""
+    bank = train_features.reshape(-1, train_features.shape[-1])
+    rng = np.random.default_rng(0)
+    bank = bank[rng.choice(len(bank), min(len(bank), BANK_SIZE), replace=False)]
+    bank_norms = (bank ** 2).sum(1)
+    distances = []
+    for x in test_features:
+        q = x.reshape(-1, x.shape[-1])
+        d2 = (q ** 2).sum(1)[:, None] - 2 * q @ bank.T + bank_norms[None]
+        distances.append(np.sqrt(np.maximum(d2.min(1), 0)).reshape(GRID, GRID))
+    return np.stack(distances).astype(np.float32)
+
+
+def gaussian_per_position_distances(train_features, test_features):
+    """Per test position, the Mahalanobis distance from a Gaussian of the training images'
+    vectors at that position (Ledoit-Wolf shrunk covariance), as PaDiM scores."""
+    distances = np.zeros(test_features.shape[:3], np.float32)
+    for i in range(GRID):
+        for j in range(GRID):
+            x = train_features[:, i, j]
+            mean = x.mean(0)
+            covariance, _ = ledoit_wolf(x - mean, assume_centered=True)
+            d = test_features[:, i, j] - mean
+            distances[:, i, j] = np.sqrt(np.einsum("nc,cd,nd->n", d, np.linalg.inv(covariance), d))
+    return distances
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backbone", required=True)
@@ -99,6 +131,10 @@ def main():
     parser.add_argument("--intensity-weight", type=float, default=0.0,
                         help="append the 3x3-averaged grey level, standardised per position, "
                              "times this weight (0: off)")
+    parser.add_argument("--score", choices=["nearest", "gaussian-per-position"], default="nearest",
+                        help="distance to the nearest training vector (PatchCore), or the "
+                             "Mahalanobis distance from the training vectors at the same position "
+                             "(PaDiM)")
     args = parser.parse_args()
     taps = args.taps.split(",")
     session, size, mean, std, rgb = backbone_session(args.backbone)
@@ -120,21 +156,16 @@ def main():
         test_features = np.concatenate(
             [test_features, (grey_test - m) / s * args.intensity_weight], -1)
 
-    bank = train_features.reshape(-1, train_features.shape[-1])
-    rng = np.random.default_rng(0)
-    bank = bank[rng.choice(len(bank), min(len(bank), BANK_SIZE), replace=False)]
-    bank_norms = (bank ** 2).sum(1)
-    maps = []
-    for x in test_features:
-        q = x.reshape(-1, x.shape[-1])
-        d2 = (q ** 2).sum(1)[:, None] - 2 * q @ bank.T + bank_norms[None]
-        nearest = np.sqrt(np.maximum(d2.min(1), 0)).reshape(GRID, GRID)
-        maps.append(cv2.GaussianBlur(cv2.resize(nearest, (MAP_SIZE, MAP_SIZE)), (0, 0), 1.0))
-    maps = np.stack(maps)
+    if args.score == "nearest":
+        distances = nearest_neighbour_distances(train_features, test_features)
+    else:
+        distances = gaussian_per_position_distances(train_features, test_features)
+    maps = np.stack([cv2.GaussianBlur(cv2.resize(d, (MAP_SIZE, MAP_SIZE)), (0, 0), 1.0)
+                     for d in distances])
     masks = ground_truth(args.data, test)
     labels = (types != "good").astype(int)
     scores = maps.reshape(len(maps), -1).max(1)
-    print(f"{os.path.basename(args.backbone)} taps {args.taps}: image AUROC "
+    print(f"{os.path.basename(args.backbone)} taps {args.taps}, {args.score}: image AUROC "
           f"{roc_auc_score(labels, scores):.3f}, pixel AUROC "
           f"{roc_auc_score(masks.ravel(), maps.ravel()):.3f}")
     for defect in sorted(set(types) - {"good"}):

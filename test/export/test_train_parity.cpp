@@ -75,7 +75,7 @@ TrainedModel trainTiny(const HeadOptions& options, const std::vector<cv::Mat>& i
     }
     auto builder =
         buildMergedModel(m.backbone.model, *m.head, m.backbone.geometry, m.statistics.get());
-    const std::pair<const char*, const char*> meta[] = {{"anomaly.format_version", "1.7"},
+    const std::pair<const char*, const char*> meta[] = {{"anomaly.format_version", "1.8"},
                                                         {"anomaly.input_width", "64"},
                                                         {"anomaly.input_height", "64"},
                                                         {"anomaly.color_order", "RGB"},
@@ -231,28 +231,32 @@ TEST_P(TrainParity, EveryNodeNameCarriesItsStage)
                                               "statistics_score"}));
 }
 
-INSTANTIATE_TEST_SUITE_P(Presets, TrainParity,
-                         ::testing::Values(HeadCase{Preset::Lgnf, FlowInput::Discrepancy},
-                                           HeadCase{Preset::Lgnf,
-                                                    FlowInput::DiscrepancyWithFeatures},
-                                           HeadCase{Preset::Lgnf, FlowInput::AbsoluteDiscrepancy},
-                                           HeadCase{Preset::Dadf}, HeadCase{Preset::Lgfdr}),
-                         [](const ::testing::TestParamInfo<HeadCase>& param) {
-                             std::string name = presetName(param.param.preset);
-                             if (param.param.flowInput == FlowInput::DiscrepancyWithFeatures)
-                                 name += "_discrepancy_and_features";
-                             else if (param.param.flowInput == FlowInput::AbsoluteDiscrepancy)
-                                 name += "_absdiff";
-                             return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Presets, TrainParity,
+    ::testing::Values(HeadCase{Preset::Lgnf, FlowInput::Discrepancy},
+                      HeadCase{Preset::Lgnf, FlowInput::DiscrepancyWithFeatures},
+                      HeadCase{Preset::Lgnf, FlowInput::AbsoluteDiscrepancy},
+                      HeadCase{Preset::Lgnf, FlowInput::WhitenedWithDiscrepancy},
+                      HeadCase{Preset::Dadf}, HeadCase{Preset::Lgfdr}),
+    [](const ::testing::TestParamInfo<HeadCase>& param) {
+        std::string name = presetName(param.param.preset);
+        if (param.param.flowInput == FlowInput::DiscrepancyWithFeatures)
+            name += "_discrepancy_and_features";
+        else if (param.param.flowInput == FlowInput::AbsoluteDiscrepancy)
+            name += "_absdiff";
+        else if (param.param.flowInput == FlowInput::WhitenedWithDiscrepancy)
+            name += "_whitened_and_discrepancy";
+        return name;
+    });
 
 TEST(TrainHead, LgnfFlowsSeeWhatTheFlowInputSettingSays)
 {
     // Traced in the exported graph: the input of each flow's first coupling block is F - R,
-    // |F - R|, or the channel concatenation of F and F - R, for the six flows (3 scales x 2
-    // branches).
+    // |F - R|, the channel concatenation of F and F - R, or that of F's positional whitening
+    // (a PositionwiseLinear, one per scale shared by both branches) and F - R, for the six flows
+    // (3 scales x 2 branches).
     for (FlowInput mode : {FlowInput::Discrepancy, FlowInput::DiscrepancyWithFeatures,
-                           FlowInput::AbsoluteDiscrepancy}) {
+                           FlowInput::AbsoluteDiscrepancy, FlowInput::WhitenedWithDiscrepancy}) {
         const TrainedModel m =
             trainTiny(HeadCase{Preset::Lgnf, mode}.options(), makeTextureImages(4, kImageSize, 5));
         onnx::ModelProto merged;
@@ -266,6 +270,7 @@ TEST(TrainHead, LgnfFlowsSeeWhatTheFlowInputSettingSays)
             return it != producer.end() && it->second->op_type() == op;
         };
         int flows = 0;
+        std::map<std::string, int> whitenings;  // whitened value -> flows that read it
         for (const auto& node : merged.graph().node()) {
             if (node.op_type() != "AffineCoupling" || producedBy(node.input(0), "AffineCoupling"))
                 continue;
@@ -287,9 +292,26 @@ TEST(TrainHead, LgnfFlowsSeeWhatTheFlowInputSettingSays)
                     EXPECT_EQ(in.input(0), d.input(0)) << "the features are the minuend of F - R";
                     break;
                 }
+                case FlowInput::WhitenedWithDiscrepancy: {
+                    ASSERT_EQ(in.op_type(), "Concat");
+                    ASSERT_EQ(in.input_size(), 2);
+                    const onnx::NodeProto& whitened = *producer.at(in.input(0));
+                    ASSERT_EQ(whitened.op_type(), "PositionwiseLinear");
+                    const onnx::NodeProto& d = *producer.at(in.input(1));
+                    ASSERT_EQ(d.op_type(), "Sub");
+                    EXPECT_EQ(whitened.input(0), d.input(0))
+                        << "the features are whitened and the minuend of F - R";
+                    ++whitenings[in.input(0)];
+                    break;
+                }
             }
         }
         EXPECT_EQ(flows, 6) << flowInputName(mode);
+        if (mode == FlowInput::WhitenedWithDiscrepancy) {
+            EXPECT_EQ(whitenings.size(), 3u) << "one whitening per scale";
+            for (const auto& w : whitenings)
+                EXPECT_EQ(w.second, 2) << w.first << ": read by the local and the global flow";
+        }
     }
 }
 

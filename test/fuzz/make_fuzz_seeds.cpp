@@ -65,6 +65,10 @@ opencv_test::TestModel customOpModel()
            "org.opencv.anomaly");
     m.node("MeanSquaredDifference", {"pair", "attended"}, {"squares"},
            {TestAttr::real("scale", 0.5f)}, "org.opencv.anomaly");
+    const int64_t s = kTestModelSize;
+    m.floatTensor("pl_w", {2, 2, s, s}, std::vector<float>(size_t(4 * s * s), 0.5f));
+    m.floatTensor("pl_b", {2, s, s}, std::vector<float>(size_t(2 * s * s), 0.1f));
+    m.node("PositionwiseLinear", {"pair", "pl_w", "pl_b"}, {"whitened"}, {}, "org.opencv.anomaly");
     return m;
 }
 

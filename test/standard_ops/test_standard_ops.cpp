@@ -223,6 +223,16 @@ std::map<std::string, torch::Tensor> evaluateStandardGraph(const onnx::ModelProt
             const std::vector<int64_t> axes = intsAttribute(n, "axes");
             const auto* keep = attribute(n, "keepdims");
             out = in(0).mean(axes, keep == nullptr || keep->i() != 0);
+        } else if (n.op_type() == "ReduceSum") {  // opset 13+: axes as the second input
+            const torch::Tensor axes = in(1);
+            const auto* keep = attribute(n, "keepdims");
+            out = in(0).sum(std::vector<int64_t>(axes.data_ptr<int64_t>(),
+                                                 axes.data_ptr<int64_t>() + axes.numel()),
+                            keep == nullptr || keep->i() != 0);
+        } else if (n.op_type() == "Unsqueeze") {  // opset 13+: axes as the second input
+            const torch::Tensor axes = in(1);
+            EXPECT_EQ(axes.numel(), 1) << n.name();
+            out = in(0).unsqueeze(axes[0].item<int64_t>());
         } else if (n.op_type() == "Add") {
             out = in(0) + in(1);
         } else if (n.op_type() == "Clip") {
@@ -849,6 +859,31 @@ TEST(StandardOps, MeanSquaredDifferenceBecomesSubMulReduceMeanAndMatchesOpenCv)
     const BothRuns runs = runBoth(b.model(), image, {"error", "flow_map"});
     EXPECT_LT(maxAbsDifference(runs.openCv[0], runs.standard.at("error")), 1e-5);
     EXPECT_LT(maxAbsDifference(runs.openCv[1], runs.standard.at("flow_map")), 1e-5);
+}
+
+TEST(StandardOps, PositionwiseLinearBecomesUnsqueezeMulReduceSumAddAndMatchesOpenCv)
+{
+    // 6 channels to 4 on the 5 x 7 plane of expectRewriteMatchesOpenCv, weights and bias different
+    // at every position.
+    constexpr int64_t kOut = 4;
+    OnnxGraphBuilder b("positionwise");
+    b.addInput("image", {-1, kChannels, 5, 7});
+    torch::manual_seed(15);
+    const torch::Tensor weight = torch::randn({kOut, kChannels, 5, 7});
+    const torch::Tensor bias = torch::randn({kOut, 5, 7});
+    b.addInitializer("w", {kOut, kChannels, 5, 7}, weight.data_ptr<float>());
+    b.addInitializer("b", {kOut, 5, 7}, bias.data_ptr<float>());
+    b.addNode("PositionwiseLinear", {"image", "w", "b"}, "whitened", {},
+              anomaly_export::kCustomDomain);
+    b.model().mutable_graph()->mutable_node(0)->set_name("flow/PositionwiseLinear_0");
+    b.addOutput("whitened", {-1, kOut, 5, 7});
+    std::map<std::string, int> ops =
+        expectStandardRewriteOfOneNode(b.model(), "flow/PositionwiseLinear_0", "whitened");
+    const std::map<std::string, int> expected = {
+        {"Unsqueeze", 1}, {"Mul", 1}, {"ReduceSum", 1}, {"Add", 1}};
+    EXPECT_EQ(ops, expected);
+
+    expectRewriteMatchesOpenCv(b.model(), "whitened", 16);
 }
 
 TEST(StandardOps, RefusesUnknownCustomOpsAndBadPermutations)

@@ -10,6 +10,7 @@
 #include "inverted_residual_layer.hpp"
 #include "mean_squared_difference_layer.hpp"
 #include "pointwise_conv_layer.hpp"
+#include "positionwise_linear_layer.hpp"
 #include "precomp.hpp"
 #include "simd_lanes.hpp"
 #include "soft_clamp_affine_kernel.hpp"
@@ -389,6 +390,9 @@ void registerCustomLayers()
                                              MeanSquaredDifferenceLayer::create);
         if (!dnn::LayerFactory::isLayerRegistered(kBilinearUpsampleType))
             dnn::LayerFactory::registerLayer(kBilinearUpsampleType, BilinearUpsampleLayer::create);
+        if (!dnn::LayerFactory::isLayerRegistered(kPositionwiseLinearType))
+            dnn::LayerFactory::registerLayer(kPositionwiseLinearType,
+                                             PositionwiseLinearLayer::create);
     });
 }
 
