@@ -14,7 +14,8 @@ const char* const kPositionwiseLinearType = "org.opencv.anomaly.PositionwiseLine
 
 namespace {
 
-/** Positions per task: one output row of the block and the batch's input rows stay in L1. */
+/** Positions per task: the block's output rows of the whole batch (2 KiB each) stay in cache while
+the weights and inputs of every input channel stream past. */
 constexpr int kBlockPositions = 512;
 
 /** acc[p] += w[p] * x[p] for p < n. */
