@@ -19,7 +19,7 @@ N(0, I) at every position, each output channel staying close to its input channe
 Why: parts in a fixture look different at the border than in the middle, and a convolutional flow
 sees every position alike. On magnetic_tile a Gaussian per position of the stride-16 features alone
 (PaDiM-style, no training) ranks the test images better than the position-blind flows' maps did
-(image AUROC 0.95 against 0.81, doc/results.md); the flows get the whitened features in place of
+(image AUROC 0.96 against 0.81, doc/results.md); the flows get the whitened features in place of
 the raw ones. Exported as one PositionwiseLinear node with weight W and bias -W mu. Identity until
 fitted. */
 class PositionalWhiteningImpl : public torch::nn::Module
