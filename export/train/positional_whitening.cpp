@@ -3,18 +3,9 @@
 
 #include "statistics_score.hpp"
 
-#include <algorithm>
 #include <stdexcept>
 
 namespace anomaly_train {
-
-namespace {
-
-/** As for the statistics score: keeps every shrunk covariance invertible (fewer images than
-channels, or nearly collinear channels where Ledoit-Wolf asks for no shrinkage). */
-constexpr double kMinShrinkage = 1e-3;
-
-}  // namespace
 
 PositionalWhiteningImpl::PositionalWhiteningImpl(int64_t channels, int64_t height, int64_t width)
 {
@@ -36,14 +27,9 @@ void PositionalWhiteningImpl::fit(const torch::Tensor& features)
     const auto x = f.permute({2, 3, 0, 1}).reshape({h * w, n, c});
     const auto mean = x.mean(1);  // [positions, C]
     const auto centered = x - mean.unsqueeze(1);
-    const auto sample = centered.transpose(1, 2).bmm(centered) / double(n);  // [positions, C, C]
-    std::vector<torch::Tensor> shrunk;
-    const auto identity = torch::eye(c, torch::kDouble);
-    for (int64_t p = 0; p < h * w; ++p) {
-        const double s = std::clamp(ledoitWolfShrinkage(centered[p]), kMinShrinkage, 1.0);
-        const double scale = std::max(sample[p].trace().item<double>() / double(c), 1e-6);
-        shrunk.push_back((1 - s) * sample[p] + s * scale * identity);
-    }
+    std::vector<torch::Tensor> shrunk;  // [C, C] per position
+    for (int64_t p = 0; p < h * w; ++p)
+        shrunk.push_back(ledoitWolfCovariance(centered[p]).covariance);
     const auto [eigenvalues, eigenvectors] = torch::linalg::eigh(torch::stack(shrunk), "L");
     // S^-1/2 = V diag(1 / sqrt(lambda)) V^T, symmetric: row o of W(i,j) is W(i,j)[o][.].
     const auto whiten = (eigenvectors / eigenvalues.clamp_min(1e-12).sqrt().unsqueeze(1))

@@ -11,8 +11,8 @@ namespace anomaly_train {
 
 namespace {
 
-/** Keeps the shrunk covariance invertible when there are fewer images than statistics, or when
-the estimate says no shrinkage is needed but a few statistics are nearly collinear. */
+/** Keeps the shrunk covariance invertible when there are fewer samples than dimensions, or when
+the estimate says no shrinkage is needed but a few dimensions are nearly collinear. */
 constexpr double kMinShrinkage = 1e-3;
 
 }  // namespace
@@ -39,6 +39,18 @@ double ledoitWolfShrinkage(const torch::Tensor& centered)
     return beta <= 0 || delta <= 0 ? 0.0 : beta / delta;
 }
 
+ShrunkCovariance ledoitWolfCovariance(const torch::Tensor& centered)
+{
+    const int64_t n = centered.size(0), p = centered.size(1);
+    ShrunkCovariance out;
+    out.shrinkage = std::clamp(ledoitWolfShrinkage(centered), kMinShrinkage, 1.0);
+    const auto s = centered.t().mm(centered) / double(n);
+    const double scale = std::max(s.trace().item<double>() / double(p), 1e-6);
+    out.covariance =
+        (1 - out.shrinkage) * s + out.shrinkage * scale * torch::eye(p, centered.options());
+    return out;
+}
+
 StatisticsScoreImpl::StatisticsScoreImpl(int64_t channels)
 {
     whiten_ = register_buffer("whiten", torch::eye(2 * channels));
@@ -52,23 +64,19 @@ double StatisticsScoreImpl::fit(const torch::Tensor& features)
     if (features.size(0) < 2)
         throw std::runtime_error("the statistics score needs at least 2 training images");
     const auto v = pooledMeanAndStd(features.to(torch::kDouble));
-    const int64_t p = v.size(1);
     const auto mu = v.mean(0);
     // Standardised first, so that the shrinkage target (a multiple of the identity) treats every
     // statistic alike whatever the channel's activation scale.
     auto sd = (v - mu).pow(2).mean(0).sqrt();
     sd = sd.clamp_min(std::max(1e-6, 0.05 * sd.mean().item<double>()));
     const auto x = (v - mu) / sd;
-    const double shrinkage = std::clamp(ledoitWolfShrinkage(x), kMinShrinkage, 1.0);
-    const auto s = x.t().mm(x) / double(x.size(0));
-    const double scale = std::max(s.trace().item<double>() / double(p), 1e-6);
-    const auto covariance = (1 - shrinkage) * s + shrinkage * scale * torch::eye(p, torch::kDouble);
+    const ShrunkCovariance shrunk = ledoitWolfCovariance(x);
     // precision = L L^T, so (v - mu)^T precision (v - mu) = || L^T (v - mu) ||^2.
-    const auto lower = torch::linalg::cholesky(torch::inverse(covariance));
+    const auto lower = torch::linalg::cholesky(torch::inverse(shrunk.covariance));
     const auto w = lower.t() / sd.unsqueeze(0);  // columns divided by sd: whitens v - mu directly
     whiten_.copy_(w);
     whitenBias_.copy_(-w.mv(mu));
-    return shrinkage;
+    return shrunk.shrinkage;
 }
 
 torch::Tensor StatisticsScoreImpl::distances(const torch::Tensor& features) const

@@ -23,6 +23,17 @@ already centred (Ledoit and Wolf 2004, as scikit-learn's ledoit_wolf_shrinkage c
 weight of the scaled identity in (1 - s) * S + s * (trace(S) / p) * I. */
 double ledoitWolfShrinkage(const torch::Tensor& centered);
 
+/** The Ledoit-Wolf-shrunk covariance of centred samples [n, p] (double): (1 - s) S + s (trace(S) /
+p) I with S = x^T x / n and s = ledoitWolfShrinkage(x), kept at least 1e-3 so that the result is
+invertible with fewer samples than dimensions or nearly collinear ones; shared by the statistics
+score and lgnf's positional whitening. */
+struct ShrunkCovariance
+{
+    torch::Tensor covariance;  // [p, p]
+    double shrinkage = 0;      // s
+};
+ShrunkCovariance ledoitWolfCovariance(const torch::Tensor& centered);
+
 /** Why: the reconstruction maps see local deviations, but some defects change a whole part a
 little (uneven texture or brightness, a wrong finish) and do not stand out anywhere. The Gaussian
 distance of an image's feature statistics from those of the training images catches them: on
