@@ -178,6 +178,12 @@ torch::Tensor initializerTensor(const onnx::TensorProto& t)
     return torch::from_blob(const_cast<char*>(t.raw_data().data()), dims, torch::kFloat32).clone();
 }
 
+/** The values of a 1-D int64 tensor (the axes, shape and sizes inputs of opset-13+ nodes). */
+std::vector<int64_t> int64Values(const torch::Tensor& t)
+{
+    return {t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + t.numel()};
+}
+
 std::vector<int64_t> intsAttribute(const onnx::NodeProto& n, const std::string& name)
 {
     for (const auto& a : n.attribute())
@@ -224,11 +230,8 @@ std::map<std::string, torch::Tensor> evaluateStandardGraph(const onnx::ModelProt
             const auto* keep = attribute(n, "keepdims");
             out = in(0).mean(axes, keep == nullptr || keep->i() != 0);
         } else if (n.op_type() == "ReduceSum") {  // opset 13+: axes as the second input
-            const torch::Tensor axes = in(1);
             const auto* keep = attribute(n, "keepdims");
-            out = in(0).sum(std::vector<int64_t>(axes.data_ptr<int64_t>(),
-                                                 axes.data_ptr<int64_t>() + axes.numel()),
-                            keep == nullptr || keep->i() != 0);
+            out = in(0).sum(int64Values(in(1)), keep == nullptr || keep->i() != 0);
         } else if (n.op_type() == "Unsqueeze") {  // opset 13+: axes as the second input
             const torch::Tensor axes = in(1);
             EXPECT_EQ(axes.numel(), 1) << n.name();
@@ -263,9 +266,7 @@ std::map<std::string, torch::Tensor> evaluateStandardGraph(const onnx::ModelProt
             };
             out = torch::upsample_bilinear2d(in(0), {size(2), size(3)}, false);
         } else if (n.op_type() == "Reshape") {  // 0 keeps that axis, -1 takes the rest
-            const torch::Tensor target = in(1);
-            std::vector<int64_t> dims(target.data_ptr<int64_t>(),
-                                      target.data_ptr<int64_t>() + target.numel());
+            std::vector<int64_t> dims = int64Values(in(1));
             for (size_t a = 0; a < dims.size(); ++a)
                 if (dims[a] == 0)
                     dims[a] = in(0).size(int64_t(a));
@@ -296,11 +297,7 @@ std::map<std::string, torch::Tensor> evaluateStandardGraph(const onnx::ModelProt
             const int64_t dim = axis ? axis->i() : 0;
             std::vector<torch::Tensor> parts;
             if (n.input_size() == 2) {
-                const torch::Tensor sizes = in(1);
-                parts = in(0).split_with_sizes(
-                    std::vector<int64_t>(sizes.data_ptr<int64_t>(),
-                                         sizes.data_ptr<int64_t>() + sizes.numel()),
-                    dim);
+                parts = in(0).split_with_sizes(int64Values(in(1)), dim);
             } else {
                 parts = in(0).chunk(n.output_size(), dim);
             }
