@@ -1,6 +1,7 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "head_options.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace anomaly_train {
@@ -78,6 +79,37 @@ std::string modelSizeName(ModelSize size)
 std::string flowInputName(FlowInput input)
 {
     return nameOf(input, kFlowInputs);
+}
+
+std::vector<int> parseFlowScales(const std::string& strides)
+{
+    static const int kStrides[3] = {4, 8, 16};
+    std::vector<int> scales;
+    size_t begin = 0;
+    while (begin <= strides.size()) {
+        const size_t comma = std::min(strides.find(',', begin), strides.size());
+        const std::string item = strides.substr(begin, comma - begin);
+        int scale = -1;
+        for (int s = 0; s < 3; ++s)
+            if (item == std::to_string(kStrides[s]))
+                scale = s;
+        if (scale < 0 || (!scales.empty() && scale <= scales.back()))
+            throw std::invalid_argument(
+                "--flow-scales must list strides 4, 8 and 16 in ascending "
+                "order, each at most once (e.g. 16 or 8,16), got '" +
+                strides + "'");
+        scales.push_back(scale);
+        begin = comma + 1;
+    }
+    return scales;
+}
+
+std::string flowScalesName(const std::vector<int>& scales)
+{
+    std::string name;
+    for (int s : scales)
+        name += (name.empty() ? "" : ",") + std::to_string(4 << s);
+    return name;
 }
 
 HeadOptions defaultHeadOptions(Preset preset, ModelSize size)

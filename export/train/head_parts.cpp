@@ -206,11 +206,12 @@ std::vector<torch::Tensor> ScaleDecoderImpl::forward(const torch::Tensor& tokens
     return out;
 }
 
-std::vector<std::string> ScaleDecoderImpl::exportGraph(GraphEmitter& g, const std::string& tokens)
+std::vector<std::string> ScaleDecoderImpl::exportGraph(GraphEmitter& g, const std::string& tokens,
+                                                       const std::vector<int>& scales)
 {
     const auto n = exportLayerNorm(g, *norm, tokens);
     std::vector<std::string> out;
-    for (int s = 0; s < 3; ++s) {
+    for (int s : scales) {
         auto& p = *projections[s]->as<Pointwise>();
         out.push_back(g.upsample(g.pointwise(n, p.weight, p.bias),
                                  geometry.heights[s] / geometry.tokenHeight()));

@@ -66,7 +66,10 @@ class ScaleDecoderImpl : public torch::nn::Module
 public:
     ScaleDecoderImpl(const HeadGeometry& geometry, int64_t dim);
     std::vector<torch::Tensor> forward(const torch::Tensor& tokens);
-    std::vector<std::string> exportGraph(GraphEmitter& g, const std::string& tokens);
+    /** The reconstructions of the given scales only (0, 1, 2 for strides 4, 8, 16), in their
+    order: a head that reads fewer scales leaves the others' projections out of the graph. */
+    std::vector<std::string> exportGraph(GraphEmitter& g, const std::string& tokens,
+                                         const std::vector<int>& scales = {0, 1, 2});
     HeadGeometry geometry;
     ChannelLayerNorm norm{nullptr};
     torch::nn::ModuleList projections;

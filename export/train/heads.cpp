@@ -4,6 +4,8 @@
 #include "head_parts.hpp"
 #include "positional_whitening.hpp"
 
+#include <stdexcept>
+
 namespace anomaly_train {
 
 namespace {
@@ -17,22 +19,26 @@ torch::Tensor reconstructionLoss(const std::vector<torch::Tensor>& features,
     return loss;
 }
 
-/** Per-scale maps brought to the stride-4 grid and averaged. */
-torch::Tensor fuseScales(const HeadGeometry& geom, const std::vector<torch::Tensor>& maps)
+const std::vector<int> kAllScales{0, 1, 2};
+
+/** Maps of the given scales (maps[i] at scales[i]) brought to the stride-4 grid and averaged. */
+torch::Tensor fuseScales(const HeadGeometry& geom, const std::vector<torch::Tensor>& maps,
+                         const std::vector<int>& scales = kAllScales)
 {
     std::vector<torch::Tensor> up;
-    for (int s = 0; s < 3; ++s)
-        up.push_back(upsample(maps[size_t(s)], geom.upFactor(s)));
+    for (size_t i = 0; i < maps.size(); ++i)
+        up.push_back(upsample(maps[i], geom.upFactor(scales[i])));
     return meanOfMaps(up);
 }
 
 std::string exportFuseScales(GraphEmitter& g, const HeadGeometry& geom,
-                             const std::vector<std::string>& maps)
+                             const std::vector<std::string>& maps,
+                             const std::vector<int>& scales = kAllScales)
 {
     StageScope stage(g, stage::kMaps);
     std::vector<std::string> up;
-    for (int s = 0; s < 3; ++s)
-        up.push_back(g.upsample(maps[size_t(s)], geom.upFactor(s)));
+    for (size_t i = 0; i < maps.size(); ++i)
+        up.push_back(g.upsample(maps[i], geom.upFactor(scales[i])));
     return exportMeanOfMaps(g, up);
 }
 
@@ -67,13 +73,15 @@ uint64_t flowSeed(int scale, int branch)
     return uint64_t(1000 + 100 * branch + 10 * scale);
 }
 
-/** lgnf (paper A): local and global reconstructions, one discrepancy flow per scale and branch
- * (HeadOptions::flowInput says what exactly the flows see). */
+/** lgnf (paper A): local and global reconstructions, one discrepancy flow per branch and flow
+scale (HeadOptions::flowScales; HeadOptions::flowInput says what exactly the flows see). */
 class LgnfHead : public AnomalyHeadImpl
 {
 public:
     LgnfHead(const HeadOptions& o, const HeadGeometry& geom) : options_(o), geometry_(geom)
     {
+        if (o.flowScales.empty())
+            throw std::invalid_argument("lgnf needs at least one flow scale");
         embed_ = register_module("embed", TokenEmbedding(geom, o.dim));
         local_ = register_module("local_branch", LocalBranch(o, geom));
         global_ = register_module("global_branch", GlobalBranch(o, geom));
@@ -85,12 +93,12 @@ public:
         const int64_t factor = withFeatures ? 2 : 1;
         if (o.flowInput == FlowInput::WhitenedWithDiscrepancy) {
             whitening_ = register_module("whitening", torch::nn::ModuleList());
-            for (int s = 0; s < 3; ++s)
+            for (int s : o.flowScales)
                 whitening_->push_back(
                     PositionalWhitening(geom.channels[s], geom.heights[s], geom.widths[s]));
         }
         for (int branch = 0; branch < 2; ++branch)
-            for (int s = 0; s < 3; ++s)
+            for (int s : o.flowScales)
                 flows_->push_back(Flow(factor * geom.channels[s], o.flowBlocks, o.flowClamp,
                                        flowSeed(s, branch)));
     }
@@ -106,17 +114,17 @@ public:
         std::vector<torch::Tensor> maps[2];
         for (int branch = 0; branch < 2; ++branch) {
             const auto& rec = branch == 0 ? recLocal : recGlobal;
-            for (int s = 0; s < 3; ++s) {
+            for (size_t i = 0; i < scales().size(); ++i) {
+                const auto s = size_t(scales()[i]);
                 // The flow models the discrepancy; it does not train the transformer.
-                const auto d = flowInput(seen[size_t(s)], features[size_t(s)].detach(),
-                                         rec[size_t(s)].detach());
-                auto [z, logDet] = flows_[size_t(3 * branch + s)]->as<Flow>()->forward(d);
+                const auto d = flowInput(seen[i], features[s].detach(), rec[s].detach());
+                auto [z, logDet] = flowOf(branch, i).forward(d);
                 out.loss = out.loss + options_.flowLossWeight * flowNll(z, logDet);
                 maps[branch].push_back(likelihoodAnomalyMap(z));
             }
         }
-        out.localMap = fuseScales(geometry_, maps[0]);
-        out.globalMap = fuseScales(geometry_, maps[1]);
+        out.localMap = fuseScales(geometry_, maps[0], scales());
+        out.globalMap = fuseScales(geometry_, maps[1], scales());
         out.anomalyMap = meanOfMaps({out.localMap, out.globalMap});
         return out;
     }
@@ -125,27 +133,26 @@ public:
     {
         const auto x = embed_->exportGraph(g, features);
         const auto recLocal = exportInStage(g, stage::kLocal, [&] {
-            return localDecoder_->exportGraph(g, local_->exportGraph(g, x));
+            return localDecoder_->exportGraph(g, local_->exportGraph(g, x), scales());
         });
         const auto recGlobal = exportInStage(g, stage::kGlobal, [&] {
-            return globalDecoder_->exportGraph(g, global_->exportGraph(g, x));
+            return globalDecoder_->exportGraph(g, global_->exportGraph(g, x), scales());
         });
         const auto seen =
             exportInStage(g, stage::kFlow, [&] { return exportFeaturesSeenByFlows(g, features); });
         std::vector<std::string> maps[2];
         for (int branch = 0; branch < 2; ++branch) {
             const auto& rec = branch == 0 ? recLocal : recGlobal;
-            for (int s = 0; s < 3; ++s) {
+            for (size_t i = 0; i < scales().size(); ++i) {
                 const auto d = exportInStage(g, stage::kFlow, [&] {
-                    return exportFlowInput(g, seen[size_t(s)], features[size_t(s)], rec[size_t(s)]);
+                    return exportFlowInput(g, seen[i], features[size_t(scales()[i])], rec[i]);
                 });
-                maps[branch].push_back(
-                    exportFlowMap(g, *flows_[size_t(3 * branch + s)]->as<Flow>(), d));
+                maps[branch].push_back(exportFlowMap(g, flowOf(branch, i), d));
             }
         }
         ExportedMaps out;
-        out.localMap = exportFuseScales(g, geometry_, maps[0]);
-        out.globalMap = exportFuseScales(g, geometry_, maps[1]);
+        out.localMap = exportFuseScales(g, geometry_, maps[0], scales());
+        out.globalMap = exportFuseScales(g, geometry_, maps[1], scales());
         out.anomalyMap = exportInStage(g, stage::kMaps, [&] {
             return exportMeanOfMaps(g, {out.localMap, out.globalMap});
         });
@@ -155,19 +162,27 @@ public:
     void fitFeatureStatistics(const std::vector<torch::Tensor>& features) override
     {
         if (whitening_)
-            for (int s = 0; s < 3; ++s)
-                whitening_->at<PositionalWhiteningImpl>(size_t(s)).fit(features[size_t(s)]);
+            for (size_t i = 0; i < scales().size(); ++i)
+                whitening_->at<PositionalWhiteningImpl>(i).fit(features[size_t(scales()[i])]);
     }
 
 private:
-    /** Per scale, the features as the flows see them: whitened by position where the flow input
-    says so (computed once for both branches), else as they are. */
+    const std::vector<int>& scales() const { return options_.flowScales; }
+
+    /** The flow of a branch (0 local, 1 global) at the i-th flow scale. */
+    FlowImpl& flowOf(int branch, size_t i)
+    {
+        return *flows_[size_t(branch) * scales().size() + i]->as<Flow>();
+    }
+
+    /** Per flow scale, the features as the flows see them: whitened by position where the flow
+    input says so (computed once for both branches), else as they are. */
     std::vector<torch::Tensor> featuresSeenByFlows(const std::vector<torch::Tensor>& features) const
     {
         std::vector<torch::Tensor> seen;
-        for (int s = 0; s < 3; ++s) {
-            const auto f = features[size_t(s)].detach();
-            seen.push_back(whitening_ ? whiteningOf(s).forward(f) : f);
+        for (size_t i = 0; i < scales().size(); ++i) {
+            const auto f = features[size_t(scales()[i])].detach();
+            seen.push_back(whitening_ ? whiteningOf(i).forward(f) : f);
         }
         return seen;
     }
@@ -176,15 +191,16 @@ private:
         GraphEmitter& g, const std::vector<std::string>& features) const
     {
         std::vector<std::string> seen;
-        for (int s = 0; s < 3; ++s)
-            seen.push_back(whitening_ ? whiteningOf(s).exportGraph(g, features[size_t(s)])
-                                      : features[size_t(s)]);
+        for (size_t i = 0; i < scales().size(); ++i) {
+            const auto& f = features[size_t(scales()[i])];
+            seen.push_back(whitening_ ? whiteningOf(i).exportGraph(g, f) : f);
+        }
         return seen;
     }
 
-    const PositionalWhiteningImpl& whiteningOf(int scale) const
+    const PositionalWhiteningImpl& whiteningOf(size_t i) const
     {
-        return whitening_->at<PositionalWhiteningImpl>(size_t(scale));
+        return whitening_->at<PositionalWhiteningImpl>(i);
     }
 
     /** What one flow sees (HeadOptions::flowInput) from the features F, the features as the flows
@@ -228,8 +244,7 @@ private:
     GlobalBranch global_{nullptr};
     ScaleDecoder localDecoder_{nullptr}, globalDecoder_{nullptr};
     torch::nn::ModuleList flows_{nullptr};
-    torch::nn::ModuleList whitening_{
-        nullptr};  // per scale, with FlowInput::WhitenedWithDiscrepancy
+    torch::nn::ModuleList whitening_{nullptr};  // per flow scale, with WhitenedWithDiscrepancy
 };
 
 /** dadf (paper B): shared-weight dual-attention blocks over image tokens and per-position memory

@@ -46,6 +46,8 @@ CommandLine makeCommandLine()
          {"flow-input", flowInputName(HeadOptions().flowInput),
           "lgnf: what the flows see: whitened+discrepancy (F whitened per position, and F - R), "
           "discrepancy+features (F and F - R), discrepancy (F - R) or absdiff (|F - R|)"},
+         {"flow-scales", flowScalesName(HeadOptions().flowScales),
+          "lgnf: strides whose features get flows, ascending: 16, 8,16 or 4,8,16"},
          {"image-size", "", "input size in pixels (>= 16; default: the backbone's)"},
          {"epochs", "", "training epochs (>= 1; default 12 for lgfdr, 8 otherwise)"},
          {"batch", "8", "images per training step (>= 1)"},
@@ -95,6 +97,11 @@ int run(const CommandLine& cli)
         throw UsageError(
             "--flow-input is an lgnf setting (dadf's flows see concat(F, F_local, "
             "F_global); lgfdr has no flow)");
+    const std::vector<int> flowScales = parseOption(cli, "flow-scales", parseFlowScales);
+    if (cli.has("flow-scales") && preset != Preset::Lgnf)
+        throw UsageError(
+            "--flow-scales is an lgnf setting (dadf has a flow per scale; lgfdr has "
+            "no flow)");
     const int threads = cli.getInt("threads", 1);
     const int epochs =
         cli.has("epochs") ? cli.getInt("epochs", 1) : (preset == Preset::Lgfdr ? 12 : 8);
@@ -152,6 +159,7 @@ int run(const CommandLine& cli)
     const auto features = extractFeatures(backbone, trainPaths, policy, 8, !quiet);
     HeadOptions headOptions = defaultHeadOptions(preset, size);
     headOptions.flowInput = flowInput;
+    headOptions.flowScales = flowScales;
     auto head = makeStandardizedHead(headOptions, backbone.geometry);
     head->fitFeatureStatistics(features);
     const double flops = headFlops(*head, backbone.geometry);
@@ -169,7 +177,9 @@ int run(const CommandLine& cli)
     train.resume = cli.has("resume");
     train.showProgress = !quiet;
     train.runSignature = presetName(preset) + "/" + modelSizeName(size) + "/" +
-                         (preset == Preset::Lgnf ? flowInputName(flowInput) + "/" : "") +
+                         (preset == Preset::Lgnf ? flowInputName(flowInput) +
+                                                       "/scales=" + flowScalesName(flowScales) + "/"
+                                                 : "") +
                          backbone.name + "/" + std::to_string(imageSize) +
                          "/images=" + std::to_string(trainPaths.size()) +
                          "/seed=" + std::to_string(seed) + "/batch=" + std::to_string(batch);
@@ -267,7 +277,8 @@ int run(const CommandLine& cli)
     if (statistics)
         summary << ",\"statistics_shrinkage\":" << formatFloat(shrinkage);
     if (preset == Preset::Lgnf)
-        summary << ",\"flow_input\":\"" << flowInputName(flowInput) << "\"";
+        summary << ",\"flow_input\":\"" << flowInputName(flowInput) << "\",\"flow_scales\":\""
+                << flowScalesName(flowScales) << "\"";
     summary << "}";
     setMeta("anomaly.training.summary", summary.str());
     builder->save(outPath);

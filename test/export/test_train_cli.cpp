@@ -91,6 +91,14 @@ TEST(TrainTool, RejectsBadArgumentsWithAMessage)
     EXPECT_EQ(runTool({"--data", "/nonexistent", "--backbone", "x", "--out", "y", "--preset",
                        "dadf", "--flow-input", "absdiff"}),
               2);
+    EXPECT_EQ(runTool({"--data", "/nonexistent", "--backbone", "x", "--out", "y", "--preset",
+                       "lgfdr", "--flow-scales", "16"}),
+              2);
+    for (const char* scales : {"", "32", "16,8", "8,8", "4,,16", "8,16,"})
+        EXPECT_EQ(runTool({"--data", "/nonexistent", "--backbone", "x", "--out", "y",
+                           "--flow-scales", scales}),
+                  2)
+            << "--flow-scales '" << scales << "'";
     EXPECT_NE(runTool({"--data", "/nonexistent", "--backbone", "/nonexistent.onnx", "--out",
                        "/tmp/never.onnx"}),
               0);

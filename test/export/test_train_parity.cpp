@@ -111,10 +111,12 @@ struct HeadCase
 {
     Preset preset;
     FlowInput flowInput = HeadOptions().flowInput;
+    std::vector<int> flowScales = HeadOptions().flowScales;
     HeadOptions options() const
     {
         HeadOptions o = tinyOptions(preset);
         o.flowInput = flowInput;
+        o.flowScales = flowScales;
         return o;
     }
 };
@@ -123,7 +125,8 @@ void PrintTo(const HeadCase& c, std::ostream* os)
 {
     *os << presetName(c.preset);
     if (c.preset == Preset::Lgnf)
-        *os << " (flows on " << flowInputName(c.flowInput) << ")";
+        *os << " (flows on " << flowInputName(c.flowInput) << " at strides "
+            << flowScalesName(c.flowScales) << ")";
 }
 
 class TrainParity : public ::testing::TestWithParam<HeadCase>
@@ -237,9 +240,14 @@ INSTANTIATE_TEST_SUITE_P(
                       HeadCase{Preset::Lgnf, FlowInput::DiscrepancyWithFeatures},
                       HeadCase{Preset::Lgnf, FlowInput::AbsoluteDiscrepancy},
                       HeadCase{Preset::Lgnf, FlowInput::WhitenedWithDiscrepancy},
+                      HeadCase{Preset::Lgnf, FlowInput::WhitenedWithDiscrepancy, {2}},
                       HeadCase{Preset::Dadf}, HeadCase{Preset::Lgfdr}),
     [](const ::testing::TestParamInfo<HeadCase>& param) {
         std::string name = presetName(param.param.preset);
+        if (param.param.preset != Preset::Lgnf)
+            return name;
+        if (param.param.flowScales.size() == 1)
+            name += "_stride16_flows_only";
         if (param.param.flowInput == FlowInput::DiscrepancyWithFeatures)
             name += "_discrepancy_and_features";
         else if (param.param.flowInput == FlowInput::AbsoluteDiscrepancy)
@@ -254,7 +262,7 @@ TEST(TrainHead, LgnfFlowsSeeWhatTheFlowInputSettingSays)
     // Traced in the exported graph: the input of each flow's first coupling block is F - R,
     // |F - R|, the channel concatenation of F and F - R, or that of F's positional whitening
     // (a PositionwiseLinear, one per scale shared by both branches) and F - R, for the six flows
-    // (3 scales x 2 branches).
+    // (3 flow scales x 2 branches).
     for (FlowInput mode : {FlowInput::Discrepancy, FlowInput::DiscrepancyWithFeatures,
                            FlowInput::AbsoluteDiscrepancy, FlowInput::WhitenedWithDiscrepancy}) {
         const TrainedModel m =
@@ -313,6 +321,60 @@ TEST(TrainHead, LgnfFlowsSeeWhatTheFlowInputSettingSays)
                 EXPECT_EQ(w.second, 2) << w.first << ": read by the local and the global flow";
         }
     }
+}
+
+TEST(TrainHead, LgnfBuildsFlowsOnlyAtItsFlowScales)
+{
+    // The test backbone's taps at 64x64: 8x16x16, 12x8x8, 16x4x4. Each chosen scale gets one
+    // positional whitening (W [C, C, H, W] of that scale) and two flows (local, global); the
+    // other scales' reconstructions are left out of the graph: every node's output is read by
+    // another node or is a graph output.
+    const int channels[3] = {8, 12, 16}, sides[3] = {16, 8, 4};
+    for (const std::string strides : {"16", "8,16", "4,16", "4,8,16"}) {
+        const std::vector<int> scales = parseFlowScales(strides);
+        EXPECT_EQ(flowScalesName(scales), strides);
+        const TrainedModel m =
+            trainTiny(HeadCase{Preset::Lgnf, FlowInput::WhitenedWithDiscrepancy, scales}.options(),
+                      makeTextureImages(4, kImageSize, 6));
+        onnx::ModelProto merged;
+        ASSERT_TRUE(merged.ParseFromArray(m.bytes.data(), int(m.bytes.size())));
+        std::map<std::string, std::vector<int64_t>> initializerShapes;
+        for (const auto& t : merged.graph().initializer())
+            initializerShapes[t.name()] = {t.dims().begin(), t.dims().end()};
+        std::set<std::string> read;
+        for (const auto& out : merged.graph().output())
+            read.insert(out.name());
+        std::set<std::string> couplingOutputs;
+        for (const auto& node : merged.graph().node()) {
+            read.insert(node.input().begin(), node.input().end());
+            if (node.op_type() == "AffineCoupling")
+                couplingOutputs.insert(node.output(0));
+        }
+        std::multiset<std::vector<int64_t>> whiteningShapes;
+        int flows = 0;
+        for (const auto& node : merged.graph().node()) {
+            if (node.op_type() == "PositionwiseLinear")
+                whiteningShapes.insert(initializerShapes.at(node.input(1)));
+            if (node.op_type() == "AffineCoupling" && !couplingOutputs.count(node.input(0)))
+                ++flows;
+            for (const auto& out : node.output())
+                EXPECT_TRUE(read.count(out)) << strides << ": " << node.name() << " is dead";
+        }
+        std::multiset<std::vector<int64_t>> expected;
+        for (int s : scales)
+            expected.insert({channels[s], channels[s], sides[s], sides[s]});
+        EXPECT_EQ(whiteningShapes, expected) << strides;
+        EXPECT_EQ(flows, 2 * int(scales.size())) << strides;
+    }
+}
+
+TEST(TrainHead, FlowScalesAreStridesInAscendingOrder)
+{
+    EXPECT_EQ(parseFlowScales("16"), (std::vector<int>{2}));
+    EXPECT_EQ(parseFlowScales("4,8,16"), (std::vector<int>{0, 1, 2}));
+    EXPECT_EQ(flowScalesName({1, 2}), "8,16");
+    for (const char* bad : {"", "2", "16,8", "8,8", "4,,16", "8,16,", " 16"})
+        EXPECT_THROW(parseFlowScales(bad), std::invalid_argument) << "'" << bad << "'";
 }
 
 TEST(TrainHead, LiteHeadsStayWithinTwoGigaflopsAt256)
