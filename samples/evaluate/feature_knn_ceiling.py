@@ -54,6 +54,17 @@ def preprocess(path, size, mean, std, rgb):
     return ((image.astype(np.float32) / 255.0 - mean) / std).transpose(2, 0, 1)
 
 
+def per_channel_chunks(fn, image):
+    """fn applied to an (h, w, c) image in chunks of at most 128 channels: OpenCV 5's Python
+    binding takes no more (CV_CN_MAX), and the backbones' taps have up to 512."""
+    chunks = []
+    for k in range(0, image.shape[2], 128):
+        part = np.ascontiguousarray(image[:, :, k:k + 128])
+        out = fn(part)
+        chunks.append(out.reshape(out.shape[0], out.shape[1], part.shape[2]))
+    return np.concatenate(chunks, -1)
+
+
 def tap_features(session, paths, taps, preprocess_args):
     names = {"4": "feat_s4", "8": "feat_s8", "16": "feat_s16"}
     per_tap = {t: [] for t in taps}
@@ -65,11 +76,11 @@ def tap_features(session, paths, taps, preprocess_args):
     grids = []
     for t in taps:
         maps = np.concatenate(per_tap[t])
-        n, c, h, w = maps.shape
-        local = [cv2.blur(m.transpose(1, 2, 0), (3, 3)).reshape(h, w, c) for m in maps]
+        h = maps.shape[2]
         interpolation = cv2.INTER_LINEAR if h < GRID else cv2.INTER_AREA
-        grids.append(np.stack([cv2.resize(m, (GRID, GRID), interpolation=interpolation)
-                               .reshape(GRID, GRID, c) for m in local]))
+        grids.append(np.stack([per_channel_chunks(
+            lambda x: cv2.resize(cv2.blur(x, (3, 3)), (GRID, GRID), interpolation=interpolation),
+            m.transpose(1, 2, 0)) for m in maps]))
     return np.concatenate(grids, -1)
 
 
