@@ -90,15 +90,16 @@ std::array<int64_t, 3> backboneChannels(const cv::anomaly::LocalGlobalFlow& dete
     return channels;
 }
 
-/** What an lgnf model's flows see, from its training summary; models trained before the setting
-existed have no entry and saw the discrepancy alone. */
-std::string flowInputOf(const cv::anomaly::LocalGlobalFlow& detector)
+/** A text entry of the model's training summary (an lgnf setting: flow_input, flow_scales);
+fallback for models trained before the setting existed, which had what it names. */
+std::string trainingSetting(const cv::anomaly::LocalGlobalFlow& detector, const std::string& name,
+                            const std::string& fallback)
 {
     const std::string summary = detector.getMetadata("anomaly.training.summary");
-    const std::string key = "\"flow_input\":\"";
+    const std::string key = "\"" + name + "\":\"";
     const size_t at = summary.find(key);
     if (at == std::string::npos)
-        return "discrepancy";
+        return fallback;
     const size_t begin = at + key.size();
     return summary.substr(begin, summary.find('"', begin) - begin);
 }
@@ -212,10 +213,12 @@ int run(const anomaly_samples::CommandLine& cli)
 
 #ifdef ANOMALY_BENCHMARK_WITH_LIBTORCH
     if (withTorch) {
-        report.flowInput = flowInputOf(*detector);
-        report.headRows = ab::benchmarkTorchHead(report.method, report.modelSize, report.flowInput,
-                                                 backboneChannels(*detector), report.inputSize,
-                                                 threads, batches, warmup, repeats, tick);
+        // Before the settings existed the flows saw the discrepancy alone, at all three strides.
+        report.flowInput = trainingSetting(*detector, "flow_input", "discrepancy");
+        report.flowScales = trainingSetting(*detector, "flow_scales", "4,8,16");
+        report.headRows = ab::benchmarkTorchHead(
+            report.method, report.modelSize, report.flowInput, report.flowScales,
+            backboneChannels(*detector), report.inputSize, threads, batches, warmup, repeats, tick);
     }
 #endif
     progress.finish();

@@ -146,7 +146,8 @@ void printReport(const BenchmarkReport& r, std::ostream& out)
         out << "\nPeer (a), head only (LibTorch has no backbone): the training tool's LibTorch "
                "head vs the same head (same weights) exported alone and run by cv::dnn";
         if (r.method == "lgnf")
-            out << " (flows on " << r.flowInput << ", as in the model)";
+            out << " (flows on " << r.flowInput << " at strides " << r.flowScales
+                << ", as in the model)";
         out << "; ms per image.\n\n| threads | batch | LibTorch head | cv::dnn head | cv::dnn / "
                "LibTorch | "
                "max abs anomaly_map difference |\n|---|---|---|---|---|---|\n";

@@ -42,7 +42,8 @@ struct HeadPeerRow
 struct BenchmarkReport
 {
     std::string modelPath, method, modelSize, backbone;
-    std::string flowInput;  // lgnf: what its flows see (anomaly_train --flow-input)
+    std::string flowInput;   // lgnf: what its flows see (anomaly_train --flow-input)
+    std::string flowScales;  // lgnf: the strides that have flows (anomaly_train --flow-scales)
     cv::Size inputSize;
     int warmup = 0, repeats = 0;
     std::vector<std::string> stageNames;

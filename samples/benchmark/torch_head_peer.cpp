@@ -55,6 +55,7 @@ cv::Mat asMat(const torch::Tensor& t)
 
 std::vector<HeadPeerRow> benchmarkTorchHead(const std::string& method, const std::string& modelSize,
                                             const std::string& flowInput,
+                                            const std::string& flowScales,
                                             const std::array<int64_t, 3>& channels,
                                             cv::Size inputSize, const std::vector<int>& threads,
                                             const std::vector<int>& batches, int warmup,
@@ -70,6 +71,7 @@ std::vector<HeadPeerRow> benchmarkTorchHead(const std::string& method, const std
     anomaly_train::HeadOptions options = anomaly_train::defaultHeadOptions(
         anomaly_train::parsePreset(method), anomaly_train::parseModelSize(modelSize));
     options.flowInput = anomaly_train::parseFlowInput(flowInput);
+    options.flowScales = anomaly_train::parseFlowScales(flowScales);
     auto head = anomaly_train::makeStandardizedHead(options, geometry);
     head->eval();
     ExportedHead exported = exportHeadToDnn(*head, geometry);

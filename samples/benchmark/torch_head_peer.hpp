@@ -17,10 +17,12 @@ namespace anomaly_benchmark {
 
 /** Builds the method's head (LibTorch default initialisation, seed 0: the timing does not depend
 on weight values) for backbone features of `channels` at strides 4, 8, 16 of inputSize, exports
-it alone to ONNX and times both on the same random features. flowInput: what lgnf's flows see
-(anomaly_train --flow-input), ignored by the other methods. */
+it alone to ONNX and times both on the same random features. flowInput and flowScales: what
+lgnf's flows see and at which strides (anomaly_train --flow-input, --flow-scales), ignored by the
+other methods. */
 std::vector<HeadPeerRow> benchmarkTorchHead(const std::string& method, const std::string& modelSize,
                                             const std::string& flowInput,
+                                            const std::string& flowScales,
                                             const std::array<int64_t, 3>& channels,
                                             cv::Size inputSize, const std::vector<int>& threads,
                                             const std::vector<int>& batches, int warmup,
