@@ -350,8 +350,44 @@ std::vector<onnx::NodeProto> rewriteMeanSquaredDifference(const onnx::NodeProto&
     return nodes;
 }
 
+/** The full weights [C,C,H,W] of a symmetric PositionwiseLinear's upper triangle
+[C(C+1)/2,H,W] (rows (o, c), o <= c, one after the other), as a new initializer; returns its name.
+*/
+std::string expandSymmetricWeights(const onnx::NodeProto& node, onnx::GraphProto& graph,
+                                   NameRegistry& names)
+{
+    const onnx::TensorProto& packed = findInitializer(graph, node.input(1), node);
+    const onnx::TensorProto& bias = findInitializer(graph, node.input(2), node);
+    const std::vector<float> rows = floatValues(packed, node);
+    if (packed.dims_size() != 3 || bias.dims_size() != 3)
+        throw std::runtime_error("PositionwiseLinear '" + node.name() +
+                                 "': symmetric W must be [C(C+1)/2,H,W] and B [C,H,W]");
+    const int64_t channels = bias.dims(0);
+    const size_t plane = size_t(packed.dims(1) * packed.dims(2));
+    if (packed.dims(0) != channels * (channels + 1) / 2)
+        throw std::runtime_error("PositionwiseLinear '" + node.name() +
+                                 "': " + std::to_string(packed.dims(0)) + " stored rows for " +
+                                 std::to_string(channels) + " channels");
+    std::vector<float> full(size_t(channels * channels) * plane);
+    size_t row = 0;
+    for (int64_t o = 0; o < channels; ++o)
+        for (int64_t c = o; c < channels; ++c, ++row) {
+            const float* src = rows.data() + row * plane;
+            std::copy(src, src + plane, full.begin() + long(size_t(o * channels + c) * plane));
+            std::copy(src, src + plane, full.begin() + long(size_t(c * channels + o) * plane));
+        }
+    auto* t = graph.add_initializer();
+    t->set_name(names.fresh(node.input(1) + "/full"));
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    for (int64_t d : {channels, channels, packed.dims(1), packed.dims(2)})
+        t->add_dims(d);
+    t->set_raw_data(reinterpret_cast<const char*>(full.data()), full.size() * sizeof(float));
+    return t->name();
+}
+
 /** PositionwiseLinear(X, W, B) -> Unsqueeze(X, [1]) to [N,1,Cin,H,W], Mul(W) broadcast to
-[N,Cout,Cin,H,W], ReduceSum over axis 2 and Add(B): the op's definition, W and B kept as they are.
+[N,Cout,Cin,H,W], ReduceSum over axis 2 and Add(B): the op's definition, W and B kept as they are
+(the symmetric form's W expanded to the full matrices first).
 */
 std::vector<onnx::NodeProto> rewritePositionwiseLinear(const onnx::NodeProto& node,
                                                        onnx::GraphProto& graph, NameRegistry& names)
@@ -359,6 +395,12 @@ std::vector<onnx::NodeProto> rewritePositionwiseLinear(const onnx::NodeProto& no
     if (node.input_size() != 3 || node.output_size() != 1)
         throw std::runtime_error("PositionwiseLinear '" + node.name() +
                                  "': expects X, W, B and 1 output");
+    const int64_t symmetric = intAttributeOf(node, "symmetric");
+    if (symmetric != 0 && symmetric != 1)
+        throw std::runtime_error("PositionwiseLinear '" + node.name() +
+                                 "': symmetric must be 0 or 1");
+    const std::string weight =
+        symmetric == 1 ? expandSymmetricWeights(node, graph, names) : node.input(1);
     const std::string& name = node.name();
     const std::string& out = node.output(0);
     const std::string unsqueezed = names.fresh(out + "/unsqueezed");
@@ -370,7 +412,7 @@ std::vector<onnx::NodeProto> rewritePositionwiseLinear(const onnx::NodeProto& no
         addVectorConstant<int64_t>(graph, names.fresh(name + "/axis2"), {2});
     return {makeNode("Unsqueeze", names.fresh(name + "/unsqueeze"), {node.input(0), channelAxis},
                      unsqueezed),
-            makeNode("Mul", names.fresh(name + "/multiply"), {unsqueezed, node.input(1)}, products),
+            makeNode("Mul", names.fresh(name + "/multiply"), {unsqueezed, weight}, products),
             makeNode("ReduceSum", names.fresh(name + "/sum"), {products, inputAxis}, sums,
                      {attrInt("keepdims", 0)}),
             makeNode("Add", name, {sums, node.input(2)}, out)};

@@ -255,8 +255,15 @@ std::string GraphEmitter::positionwiseLinear(const std::string& x, const torch::
         throw std::logic_error("positionwiseLinear: weight or bias does not match the input");
     flops_ += 2.0 * double(weight.numel());
     // Custom (format 1.8): no OpenCV 4.6 layer has weights that differ per position.
-    return emit("PositionwiseLinear", {x, constant("w", weight), constant("b", bias)},
-                {in[0], weight.size(0), in[2], in[3]}, {}, anomaly_export::kCustomDomain);
+    const Shape out{in[0], weight.size(0), in[2], in[3]};
+    if (weight.size(0) == weight.size(1) && torch::equal(weight, weight.transpose(0, 1))) {
+        const auto upper = torch::triu_indices(weight.size(0), weight.size(1));  // row by row
+        const auto packed = weight.index({upper[0], upper[1]});                  // [C(C+1)/2, H, W]
+        return emit("PositionwiseLinear", {x, constant("w", packed), constant("b", bias)}, out,
+                    {attrInt("symmetric", 1)}, anomaly_export::kCustomDomain);
+    }
+    return emit("PositionwiseLinear", {x, constant("w", weight), constant("b", bias)}, out, {},
+                anomaly_export::kCustomDomain);
 }
 
 std::string GraphEmitter::averagePool(const std::string& x, int64_t factor)

@@ -80,7 +80,9 @@ public:
     then the weighted sum of v [N, C, h, w], as one custom AttentionPooling node: [N, C, T, 1]. */
     std::string attentionPooling(const std::string& logits, const std::string& v, int64_t heads);
     /** y[n,o,i,j] = bias[o,i,j] + sum_c weight[o,c,i,j] x[n,c,i,j]: a 1x1 convolution whose
-    weights differ per position, as one custom PositionwiseLinear node. */
+    weights differ per position, as one custom PositionwiseLinear node. Weights that are exactly
+    symmetric in (o, c) are written as their upper triangle (symmetric = 1, format 1.9): half the
+    file and half the bytes the layer streams. */
     std::string positionwiseLinear(const std::string& x, const torch::Tensor& weight,
                                    const torch::Tensor& bias);
     std::string averagePool(const std::string& x, int64_t factor);

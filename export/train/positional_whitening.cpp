@@ -32,8 +32,10 @@ void PositionalWhiteningImpl::fit(const torch::Tensor& features)
         shrunk.push_back(ledoitWolfCovariance(centered[p]).covariance);
     const auto [eigenvalues, eigenvectors] = torch::linalg::eigh(torch::stack(shrunk), "L");
     // S^-1/2 = V diag(1 / sqrt(lambda)) V^T, symmetric: row o of W(i,j) is W(i,j)[o][.].
-    const auto whiten = (eigenvectors / eigenvalues.clamp_min(1e-12).sqrt().unsqueeze(1))
-                            .bmm(eigenvectors.transpose(1, 2));   // [positions, C, C]
+    const auto product = (eigenvectors / eigenvalues.clamp_min(1e-12).sqrt().unsqueeze(1))
+                             .bmm(eigenvectors.transpose(1, 2));  // [positions, C, C]
+    // Symmetric up to rounding; made exactly so, the exporter stores only its upper triangle.
+    const auto whiten = 0.5 * (product + product.transpose(1, 2));
     const auto bias = -whiten.bmm(mean.unsqueeze(2)).squeeze(2);  // [positions, C]
     weight_.copy_(whiten.permute({1, 2, 0}).reshape({c, c, h, w}));
     bias_.copy_(bias.t().reshape({c, h, w}));

@@ -9,6 +9,7 @@
 #include <opencv2/anomaly/model_io.hpp>
 #include <opencv2/dnn.hpp>
 
+#include <cmath>
 #include <functional>
 
 using namespace anomaly_train;
@@ -18,10 +19,11 @@ namespace {
 constexpr int64_t kDim = 16, kH = 4, kW = 5;
 
 /** Builds a graph from input "x" [N, kDim, kH, kW] with emitBlock, runs it with OpenCV on x;
-opTypes, where given, receives the graph's node types in order. */
+opTypes, where given, receives the graph's node types in order, and graph the graph itself. */
 torch::Tensor runExported(
     const std::function<std::string(GraphEmitter&, const std::string&)>& emitBlock,
-    const torch::Tensor& x, std::vector<std::string>* opTypes = nullptr)
+    const torch::Tensor& x, std::vector<std::string>* opTypes = nullptr,
+    onnx::GraphProto* graph = nullptr)
 {
     anomaly_export::OnnxGraphBuilder builder("block");
     builder.addInput("x", {-1, kDim, kH, kW});
@@ -34,6 +36,8 @@ torch::Tensor runExported(
     if (opTypes)
         for (const auto& node : builder.model().graph().node())
             opTypes->push_back(node.op_type());
+    if (graph)
+        *graph = builder.model().graph();
     cv::anomaly::registerCustomLayers();
     cv::dnn::Net net =
         cv::dnn::readNetFromONNX(anomaly_export::serializeOnnxModel(builder.model()));
@@ -201,6 +205,40 @@ TEST_P(GraphBlocks, UpsampleMatchesLibTorchBilinear)
         [&](GraphEmitter& g, const std::string& in) { return g.upsample(in, 4); }, x, &ops);
     EXPECT_LT((expected - got).abs().max().item<double>(), 1e-5);
     EXPECT_EQ(ops, std::vector<std::string>{"BilinearUpsample"}) << "format 1.6";
+}
+
+TEST_P(GraphBlocks, PositionwiseLinearStoresTheTriangleOfExactlySymmetricWeights)
+{
+    // Symmetric weights at every position: written as their upper triangle (symmetric = 1,
+    // [C(C+1)/2, H, W]); one weight one float step off: written in full. Both against LibTorch.
+    const auto x = input();
+    const auto a = torch::randn({kDim, kDim, kH, kW});
+    const auto bias = torch::randn({kDim, kH, kW});
+    auto symmetric = (a + a.transpose(0, 1)).contiguous();
+    auto almost = symmetric.clone();
+    almost[2][5][1][3] = std::nextafter(almost[2][5][1][3].item<float>(), 1e9f);
+    for (const auto* weight : {&symmetric, &almost}) {
+        const bool packed = weight == &symmetric;
+        const auto expected = torch::einsum("ocij,ncij->noij", {*weight, x}) + bias.unsqueeze(0);
+        onnx::GraphProto graph;
+        const auto got = runExported(
+            [&](GraphEmitter& g, const std::string& in) {
+                return g.positionwiseLinear(in, *weight, bias);
+            },
+            x, nullptr, &graph);
+        EXPECT_LT((expected - got).abs().max().item<double>(), 1e-4) << packed;
+        ASSERT_EQ(graph.node_size(), 1);
+        const auto& node = graph.node(0);
+        EXPECT_EQ(node.attribute_size(), packed ? 1 : 0);
+        const std::vector<int64_t> storedShape =
+            packed ? std::vector<int64_t>{kDim * (kDim + 1) / 2, kH, kW}
+                   : std::vector<int64_t>{kDim, kDim, kH, kW};
+        for (const auto& t : graph.initializer())
+            if (t.name() == node.input(1)) {
+                const std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
+                EXPECT_EQ(dims, storedShape) << packed;
+            }
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Batch, GraphBlocks, ::testing::Values(1, 2));

@@ -63,4 +63,22 @@ TEST(PositionalWhitening, TrainingFeaturesComeOutUncorrelatedWithUnitVarianceAtE
         }
 }
 
+TEST(PositionalWhitening, WeightsAreExactlySymmetricAtEveryPosition)
+{
+    // The exporter stores only the upper triangle of weights that are exactly symmetric; the
+    // eigen-decomposition's product is symmetric only up to rounding.
+    torch::manual_seed(37);
+    const int64_t n = 300, c = 12, h = 3, w = 3;
+    const auto mixing = torch::randn({c, c}, torch::kDouble);
+    const auto features =
+        torch::einsum("oc,ncij->noij", {mixing, torch::randn({n, c, h, w}, torch::kDouble)});
+    PositionalWhitening whitening(c, h, w);
+    whitening->fit(features);
+    const torch::Tensor weight = *whitening->named_buffers().find("weight");
+    ASSERT_EQ(weight.sizes(), (std::vector<int64_t>{c, c, h, w}));
+    EXPECT_TRUE(torch::equal(weight, weight.transpose(0, 1)));
+    EXPECT_GT(weight.abs().max().item<double>(), 0.1) << "fitted, not the identity";
+    EXPECT_FALSE(torch::equal(weight, torch::eye(c).view({c, c, 1, 1}).expand({c, c, h, w})));
+}
+
 }  // namespace

@@ -75,7 +75,7 @@ TrainedModel trainTiny(const HeadOptions& options, const std::vector<cv::Mat>& i
     }
     auto builder =
         buildMergedModel(m.backbone.model, *m.head, m.backbone.geometry, m.statistics.get());
-    const std::pair<const char*, const char*> meta[] = {{"anomaly.format_version", "1.8"},
+    const std::pair<const char*, const char*> meta[] = {{"anomaly.format_version", "1.9"},
                                                         {"anomaly.input_width", "64"},
                                                         {"anomaly.input_height", "64"},
                                                         {"anomaly.color_order", "RGB"},
@@ -326,9 +326,9 @@ TEST(TrainHead, LgnfFlowsSeeWhatTheFlowInputSettingSays)
 TEST(TrainHead, LgnfBuildsFlowsOnlyAtItsFlowScales)
 {
     // The test backbone's taps at 64x64: 8x16x16, 12x8x8, 16x4x4. Each chosen scale gets one
-    // positional whitening (W [C, C, H, W] of that scale) and two flows (local, global); the
-    // other scales' reconstructions are left out of the graph: every node's output is read by
-    // another node or is a graph output.
+    // positional whitening (its symmetric C x C matrices stored as their upper triangle, W
+    // [C(C+1)/2, H, W]) and two flows (local, global); the other scales' reconstructions are left
+    // out of the graph: every node's output is read by another node or is a graph output.
     const int channels[3] = {8, 12, 16}, sides[3] = {16, 8, 4};
     for (const std::string strides : {"16", "8,16", "4,16", "4,8,16"}) {
         const std::vector<int> scales = parseFlowScales(strides);
@@ -353,8 +353,12 @@ TEST(TrainHead, LgnfBuildsFlowsOnlyAtItsFlowScales)
         std::multiset<std::vector<int64_t>> whiteningShapes;
         int flows = 0;
         for (const auto& node : merged.graph().node()) {
-            if (node.op_type() == "PositionwiseLinear")
+            if (node.op_type() == "PositionwiseLinear") {
                 whiteningShapes.insert(initializerShapes.at(node.input(1)));
+                ASSERT_EQ(node.attribute_size(), 1);
+                EXPECT_EQ(node.attribute(0).name(), "symmetric");
+                EXPECT_EQ(node.attribute(0).i(), 1);
+            }
             if (node.op_type() == "AffineCoupling" && !couplingOutputs.count(node.input(0)))
                 ++flows;
             for (const auto& out : node.output())
@@ -362,7 +366,7 @@ TEST(TrainHead, LgnfBuildsFlowsOnlyAtItsFlowScales)
         }
         std::multiset<std::vector<int64_t>> expected;
         for (int s : scales)
-            expected.insert({channels[s], channels[s], sides[s], sides[s]});
+            expected.insert({channels[s] * (channels[s] + 1) / 2, sides[s], sides[s]});
         EXPECT_EQ(whiteningShapes, expected) << strides;
         EXPECT_EQ(flows, 2 * int(scales.size())) << strides;
     }

@@ -69,6 +69,9 @@ opencv_test::TestModel customOpModel()
     m.floatTensor("pl_w", {2, 2, s, s}, std::vector<float>(size_t(4 * s * s), 0.5f));
     m.floatTensor("pl_b", {2, s, s}, std::vector<float>(size_t(2 * s * s), 0.1f));
     m.node("PositionwiseLinear", {"pair", "pl_w", "pl_b"}, {"whitened"}, {}, "org.opencv.anomaly");
+    m.floatTensor("pls_w", {3, s, s}, std::vector<float>(size_t(3 * s * s), 0.25f));
+    m.node("PositionwiseLinear", {"pair", "pls_w", "pl_b"}, {"whitened_symmetric"},
+           {TestAttr::integer("symmetric", 1)}, "org.opencv.anomaly");
     return m;
 }
 

@@ -883,6 +883,34 @@ TEST(StandardOps, PositionwiseLinearBecomesUnsqueezeMulReduceSumAddAndMatchesOpe
     expectRewriteMatchesOpenCv(b.model(), "whitened", 16);
 }
 
+TEST(StandardOps, SymmetricPositionwiseLinearIsExpandedAndMatchesOpenCv)
+{
+    // The symmetric form: W stored as the upper triangle of symmetric C x C matrices, different
+    // at every position; the rewrite writes the full matrices and OpenCV's layer, which reads
+    // the triangle, must agree with ONNX's evaluation of them.
+    OnnxGraphBuilder b("positionwise_symmetric");
+    b.addInput("image", {-1, kChannels, 5, 7});
+    torch::manual_seed(16);
+    const torch::Tensor a = torch::randn({kChannels, kChannels, 5, 7});
+    const torch::Tensor weight = a + a.transpose(0, 1);
+    const auto upper = torch::triu_indices(kChannels, kChannels);
+    const torch::Tensor packed = weight.index({upper[0], upper[1]}).contiguous();
+    const torch::Tensor bias = torch::randn({kChannels, 5, 7});
+    b.addInitializer("w", {packed.size(0), 5, 7}, packed.data_ptr<float>());
+    b.addInitializer("b", {kChannels, 5, 7}, bias.data_ptr<float>());
+    b.addNode("PositionwiseLinear", {"image", "w", "b"}, "whitened",
+              {anomaly_export::attrInt("symmetric", 1)}, anomaly_export::kCustomDomain);
+    b.model().mutable_graph()->mutable_node(0)->set_name("flow/PositionwiseLinear_0");
+    b.addOutput("whitened", {-1, kChannels, 5, 7});
+    expectStandardRewriteOfOneNode(b.model(), "flow/PositionwiseLinear_0", "whitened");
+    const onnx::ModelProto standard = anomaly_export::toStandardOps(b.model());
+    bool packedLeft = false;
+    for (const auto& t : standard.graph().initializer())
+        packedLeft = packedLeft || t.name() == "w";
+    EXPECT_FALSE(packedLeft) << "the triangle is replaced by the full matrices";
+    expectRewriteMatchesOpenCv(b.model(), "whitened", 16);
+}
+
 TEST(StandardOps, RefusesUnknownCustomOpsAndBadPermutations)
 {
     onnx::ModelProto unknown = smallCustomOpModel();

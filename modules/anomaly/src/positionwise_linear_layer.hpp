@@ -24,7 +24,13 @@ No OpenCV 4.6 layer varies its weights by position (as standard nodes it is Unsq
 broadcasting Mul to [N,Cout,Cin,H,W], ReduceSum and Add). With the weights' position innermost
 every output plane is a sum of element-wise products of planes: the layer accumulates them in
 blocks of positions that stay in cache, reading each weight once per forward for the whole
-batch, blocks of positions in parallel. */
+batch, blocks of positions in parallel.
+
+With the attribute symmetric = 1 (format 1.9) w is symmetric in (o, c) and stored as its upper
+triangle, w [C(C+1)/2,H,W] with row (o, c), o <= c, at o*C - o(o-1)/2 + c - o: the whitening
+matrices are symmetric, and the layer is bound by streaming its weights, so half the bytes is
+about half the time. Each stored weight then serves y[o] += w x[c] and y[c] += w x[o]; the
+layer keeps the triangle reordered by blocks of positions (blockMajor). */
 class PositionwiseLinearLayer CV_FINAL : public SingleOutputLayer
 {
 public:
@@ -37,6 +43,11 @@ public:
 
 private:
     void compute(const std::vector<Mat>& inputs, Mat& y) const override;
+    void computeFull(const Mat& x, Mat& y) const;
+    void computeSymmetric(const Mat& x, Mat& y) const;
+
+    bool symmetric_ = false;
+    int outChannels_ = 0, inChannels_ = 0;
 };
 
 }  // namespace anomaly

@@ -80,8 +80,8 @@ TEST(Anomaly_ModelLoading, other_major_format_version_is_refused_with_both_versi
     m.metadata("anomaly.format_version", "2.0");
     expectLoadError([&] { LocalGlobalFlow::createFromBuffer(m.serialize()); }, "2.0");
     expectLoadError([&] { LocalGlobalFlow::createFromBuffer(m.serialize()); }, "1.x");
-    m.metadata("anomaly.format_version", "1.9");  // newer minor: accepted
-    EXPECT_EQ(LocalGlobalFlow::createFromBuffer(m.serialize())->getFormatVersion(), "1.9");
+    m.metadata("anomaly.format_version", "1.10");  // newer minor: accepted
+    EXPECT_EQ(LocalGlobalFlow::createFromBuffer(m.serialize())->getFormatVersion(), "1.10");
 }
 
 TEST(Anomaly_ModelLoading, each_missing_required_key_is_named)

@@ -15,16 +15,66 @@ namespace {
 
 /** x [N,Cin,H,W] -> PositionwiseLinear(W [Cout,Cin,H,W], B [Cout,H,W]) -> y. */
 TestModel positionwiseModel(int in, int out, int height, int width,
-                            const std::vector<float>& weight, const std::vector<float>& bias)
+                            const std::vector<float>& weight, const std::vector<float>& bias,
+                            const std::vector<TestAttr>& attributes = {})
 {
     TestModel m;
     m.useCustomDomain();
     m.input("x", {-1, in, height, width});
     m.floatTensor("w", {out, in, height, width}, weight);
     m.floatTensor("b", {out, height, width}, bias);
-    m.node("PositionwiseLinear", {"x", "w", "b"}, {"y"}, {}, "org.opencv.anomaly");
+    m.node("PositionwiseLinear", {"x", "w", "b"}, {"y"}, attributes, "org.opencv.anomaly");
     m.output("y", {-1, out, height, width});
     return m;
+}
+
+/** x [N,C,H,W] -> PositionwiseLinear(symmetric = 1, W [C(C+1)/2,H,W], B [C,H,W]) -> y. */
+TestModel symmetricModel(int channels, int height, int width, const std::vector<float>& packed,
+                         const std::vector<float>& bias, int64_t symmetric = 1)
+{
+    TestModel m;
+    m.useCustomDomain();
+    m.input("x", {-1, channels, height, width});
+    m.floatTensor("w", {int64_t(packed.size()) / (int64_t(height) * width), height, width}, packed);
+    m.floatTensor("b", {channels, height, width}, bias);
+    m.node("PositionwiseLinear", {"x", "w", "b"}, {"y"},
+           {TestAttr::integer("symmetric", symmetric)}, "org.opencv.anomaly");
+    m.output("y", {-1, channels, height, width});
+    return m;
+}
+
+/** The full [C,C,H,W] weights of an upper triangle stored row by row (o <= c). */
+std::vector<float> expandSymmetric(const std::vector<float>& packed, int channels, size_t plane)
+{
+    std::vector<float> full(size_t(channels) * channels * plane);
+    size_t row = 0;
+    for (int o = 0; o < channels; ++o)
+        for (int c = o; c < channels; ++c, ++row)
+            for (size_t p = 0; p < plane; ++p) {
+                full[(size_t(o) * channels + c) * plane + p] = packed[row * plane + p];
+                full[(size_t(c) * channels + o) * plane + p] = packed[row * plane + p];
+            }
+    return full;
+}
+
+/** Largest |y - definition| over every image, output and position, the definition
+bias[o,p] + sum_c weight[o,c,p] x[n,c,p] computed in double (weight [Cout,Cin,plane]). */
+double worstDifferenceFromDefinition(const Mat& y, const Mat& x, const std::vector<float>& weight,
+                                     const std::vector<float>& bias)
+{
+    const int in = x.size[1], out = y.size[1];
+    const size_t plane = size_t(x.size[2]) * x.size[3];
+    double worst = 0;
+    for (int n = 0; n < x.size[0]; ++n)
+        for (int o = 0; o < out; ++o)
+            for (size_t p = 0; p < plane; ++p) {
+                double expected = bias[size_t(o) * plane + p];
+                for (int c = 0; c < in; ++c)
+                    expected +=
+                        double(weight[(size_t(o) * in + c) * plane + p]) * x.ptr<float>(n, c)[p];
+                worst = std::max(worst, std::abs(y.ptr<float>(n, o)[p] - expected));
+            }
+    return worst;
 }
 
 Mat runModel(const TestModel& m, const Mat& x)
@@ -67,20 +117,64 @@ TEST(Anomaly_PositionwiseLinear, matches_its_definition_for_shapes_and_thread_co
             const Mat x = twinBatch(rng, in, height, width);
             const Mat y = runModel(positionwiseModel(in, out, height, width, weight, bias), x);
             ASSERT_EQ(y.size[1], out);
-            double worst = 0;
-            for (int n = 0; n < 2; ++n)
-                for (int o = 0; o < out; ++o)
-                    for (size_t p = 0; p < plane; ++p) {
-                        double expected = bias[size_t(o) * plane + p];
-                        for (int c = 0; c < in; ++c)
-                            expected += double(weight[(size_t(o) * in + c) * plane + p]) *
-                                        x.ptr<float>(n, c)[p];
-                        worst = std::max(worst, std::abs(y.ptr<float>(n, o)[p] - expected));
-                    }
+            const double worst = worstDifferenceFromDefinition(y, x, weight, bias);
             // Sums of up to 113 products of values below 1 and 4.5 in float.
             EXPECT_LE(worst, 1e-4) << in << "->" << out << " on " << height << "x" << width << ", "
                                    << t << " thread(s)";
             EXPECT_EQ(0, std::memcmp(y.ptr<float>(0), y.ptr<float>(1), out * plane * sizeof(float)))
+                << "the two copies of one image differ";
+        }
+    setNumThreads(threads);
+}
+
+TEST(Anomaly_PositionwiseLinear, symmetric_form_gives_the_hand_computed_values)
+{
+    // Two channels, two positions; stored rows (0,0), (0,1), (1,1). Position 0: rows (1, 2, 3),
+    // bias (0.5, -1), x (1, 10): y0 = 0.5 + 1 + 20 = 21.5, y1 = -1 + 2 + 30 = 31. Position 1:
+    // rows (0.5, -1, 0.25), bias (1, 2), x (4, 2): y0 = 1 + 2 - 2 = 1, y1 = 2 - 4 + 0.5 = -1.5.
+    const TestModel m =
+        symmetricModel(2, 1, 2, {1.f, 0.5f, 2.f, -1.f, 3.f, 0.25f}, {0.5f, 1.f, -1.f, 2.f});
+    const int shape[] = {1, 2, 1, 2};
+    Mat x(4, shape, CV_32F);
+    const float xv[] = {1.f, 4.f, 10.f, 2.f};
+    std::memcpy(x.ptr<float>(), xv, sizeof(xv));
+    const Mat y = runModel(m, x);
+    ASSERT_EQ(y.total(), 4u);
+    EXPECT_FLOAT_EQ(y.ptr<float>()[0], 21.5f);
+    EXPECT_FLOAT_EQ(y.ptr<float>()[1], 1.f);
+    EXPECT_FLOAT_EQ(y.ptr<float>()[2], 31.f);
+    EXPECT_FLOAT_EQ(y.ptr<float>()[3], -1.5f);
+}
+
+TEST(Anomaly_PositionwiseLinear, symmetric_form_matches_the_full_form_of_its_weights)
+{
+    // Planes that fill no vector, of several blocks of 64 positions (the last partial), and the
+    // three feature scales of the default backbone; against the definition in double with the
+    // expanded weights, and against the full-form layer given those weights.
+    const int shapes[][3] = {{1, 1, 1},    {3, 5, 7},    {5, 30, 40},
+                             {24, 64, 64}, {40, 32, 32}, {112, 16, 16}};
+    RNG rng(97);
+    const int threads = getNumThreads();
+    for (int t : {1, 3})
+        for (const auto& s : shapes) {
+            setNumThreads(t);
+            const int channels = s[0], height = s[1], width = s[2];
+            const size_t plane = size_t(height) * width;
+            const size_t rows = size_t(channels) * (channels + 1) / 2;
+            const auto packed = uniformValues(rng, rows * plane, -1.f, 1.f);
+            const auto bias = uniformValues(rng, size_t(channels) * plane, -1.f, 1.f);
+            const auto full = expandSymmetric(packed, channels, plane);
+            const Mat x = twinBatch(rng, channels, height, width);
+            const Mat y = runModel(symmetricModel(channels, height, width, packed, bias), x);
+            const Mat reference =
+                runModel(positionwiseModel(channels, channels, height, width, full, bias), x);
+            ASSERT_EQ(y.size[1], channels);
+            const double worst = worstDifferenceFromDefinition(y, x, full, bias);
+            EXPECT_LE(worst, 1e-4) << channels << " channels on " << height << "x" << width << ", "
+                                   << t << " thread(s)";
+            EXPECT_LE(cv::norm(y.reshape(1, 1), reference.reshape(1, 1), NORM_INF), 1e-4);
+            EXPECT_EQ(
+                0, std::memcmp(y.ptr<float>(0), y.ptr<float>(1), channels * plane * sizeof(float)))
                 << "the two copies of one image differ";
         }
     setNumThreads(threads);
@@ -146,6 +240,23 @@ TEST(Anomaly_PositionwiseLinear, invalid_inputs_and_weights_raise)
     noBias.node("PositionwiseLinear", {"x", "w"}, {"y"}, {}, "org.opencv.anomaly");
     noBias.output("y", {-1, 3, 2, 2});
     EXPECT_THROW(run(noBias, {1, 2, 2, 2}), cv::Exception) << "no bias";
+
+    // The symmetric form: 3 channels store 6 rows.
+    const std::vector<float> packed(6 * 2 * 2, 1.f);
+    ASSERT_NO_THROW(run(symmetricModel(3, 2, 2, packed, bias), {1, 3, 2, 2}));
+    EXPECT_THROW(run(symmetricModel(3, 2, 2, packed, bias), {1, 2, 2, 2}), cv::Exception)
+        << "an input of other channels than the outputs";
+    EXPECT_THROW(
+        run(symmetricModel(3, 2, 2, std::vector<float>(5 * 2 * 2, 1.f), bias), {1, 3, 2, 2}),
+        cv::Exception)
+        << "5 stored rows for 3 channels";
+    EXPECT_THROW(run(symmetricModel(3, 2, 2, packed, bias, 2), {1, 3, 2, 2}), cv::Exception)
+        << "symmetric = 2";
+    EXPECT_THROW(
+        run(positionwiseModel(2, 3, 2, 2, weight, bias, {TestAttr::integer("symmetric", 1)}),
+            {1, 2, 2, 2}),
+        cv::Exception)
+        << "symmetric with W [Cout,Cin,H,W]";
 }
 
 }  // namespace
