@@ -117,33 +117,10 @@ onnx::NodeProto makeNode(const std::string& opType, const std::string& name,
     return n;
 }
 
-std::string addChannelConstant(onnx::GraphProto& graph, const std::string& name,
-                               const std::vector<float>& values)
-{
-    auto* t = graph.add_initializer();
-    t->set_name(name);
-    t->set_data_type(onnx::TensorProto::FLOAT);
-    // [C,1,1]: broadcasts over N,H,W of an NCHW tensor in every runtime.
-    t->add_dims(static_cast<int64_t>(values.size()));
-    t->add_dims(1);
-    t->add_dims(1);
-    t->set_raw_data(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
-    return name;
-}
-
-std::string addScalarConstant(onnx::GraphProto& graph, const std::string& name, float value)
-{
-    auto* t = graph.add_initializer();
-    t->set_name(name);
-    t->set_data_type(onnx::TensorProto::FLOAT);  // no dims: a scalar, as Clip's min/max must be
-    t->set_raw_data(reinterpret_cast<const char*>(&value), sizeof(float));
-    return name;
-}
-
-/** A 1-D float or int64 initializer holding `values`. */
+/** A float or int64 initializer of shape dims (none: a scalar) holding `values`, row-major. */
 template <class T>
-std::string addVectorConstant(onnx::GraphProto& graph, const std::string& name,
-                              const std::vector<T>& values)
+std::string addConstant(onnx::GraphProto& graph, const std::string& name,
+                        const std::vector<int64_t>& dims, const std::vector<T>& values)
 {
     static_assert(std::is_same<T, float>::value || std::is_same<T, int64_t>::value,
                   "float or int64 values");
@@ -151,9 +128,31 @@ std::string addVectorConstant(onnx::GraphProto& graph, const std::string& name,
     t->set_name(name);
     t->set_data_type(std::is_same<T, float>::value ? onnx::TensorProto::FLOAT
                                                    : onnx::TensorProto::INT64);
-    t->add_dims(static_cast<int64_t>(values.size()));
+    for (int64_t d : dims)
+        t->add_dims(d);
     t->set_raw_data(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
     return name;
+}
+
+std::string addChannelConstant(onnx::GraphProto& graph, const std::string& name,
+                               const std::vector<float>& values)
+{
+    // [C,1,1]: broadcasts over N,H,W of an NCHW tensor in every runtime.
+    return addConstant(graph, name, {static_cast<int64_t>(values.size()), 1, 1}, values);
+}
+
+std::string addScalarConstant(onnx::GraphProto& graph, const std::string& name, float value)
+{
+    // No dims: a scalar, as Clip's min/max must be.
+    return addConstant(graph, name, {}, std::vector<float>{value});
+}
+
+/** A 1-D float or int64 initializer holding `values`. */
+template <class T>
+std::string addVectorConstant(onnx::GraphProto& graph, const std::string& name,
+                              const std::vector<T>& values)
+{
+    return addConstant(graph, name, {static_cast<int64_t>(values.size())}, values);
 }
 
 /** The node's integer attribute `name`, 0 where it has none (every caller requires >= 1). */
@@ -376,13 +375,8 @@ std::string expandSymmetricWeights(const onnx::NodeProto& node, onnx::GraphProto
             std::copy(src, src + plane, full.begin() + long(size_t(o * channels + c) * plane));
             std::copy(src, src + plane, full.begin() + long(size_t(c * channels + o) * plane));
         }
-    auto* t = graph.add_initializer();
-    t->set_name(names.fresh(node.input(1) + "/full"));
-    t->set_data_type(onnx::TensorProto::FLOAT);
-    for (int64_t d : {channels, channels, packed.dims(1), packed.dims(2)})
-        t->add_dims(d);
-    t->set_raw_data(reinterpret_cast<const char*>(full.data()), full.size() * sizeof(float));
-    return t->name();
+    return addConstant(graph, names.fresh(node.input(1) + "/full"),
+                       {channels, channels, packed.dims(1), packed.dims(2)}, full);
 }
 
 /** PositionwiseLinear(X, W, B) -> Unsqueeze(X, [1]) to [N,1,Cin,H,W], Mul(W) broadcast to
