@@ -26,6 +26,9 @@ const NamedValue<FlowInput> kFlowInputs[] = {
     {FlowInput::AbsoluteDiscrepancy, "absdiff"},
     {FlowInput::WhitenedWithDiscrepancy, "whitened+discrepancy"}};
 
+/** The strides of the three backbone scales, by scale index (HeadGeometry's order). */
+constexpr int kStrides[3] = {4, 8, 16};
+
 /** The value named `name`; else invalid_argument "unknown <what> '<name>' (a, b or c)". */
 template <typename E, size_t N>
 E parseName(const std::string& name, const NamedValue<E> (&table)[N], const char* what)
@@ -83,7 +86,6 @@ std::string flowInputName(FlowInput input)
 
 std::vector<int> parseFlowScales(const std::string& strides)
 {
-    static const int kStrides[3] = {4, 8, 16};
     std::vector<int> scales;
     size_t begin = 0;
     while (begin <= strides.size()) {
@@ -108,7 +110,7 @@ std::string flowScalesName(const std::vector<int>& scales)
 {
     std::string name;
     for (int s : scales)
-        name += (name.empty() ? "" : ",") + std::to_string(4 << s);
+        name += (name.empty() ? "" : ",") + std::to_string(kStrides[s]);
     return name;
 }
 
