@@ -20,17 +20,22 @@ const std::vector<Architecture>& architectures()
                                 buildTorchvisionResNet(name, w.stateDict, net);
                             }};
     };
+    // TF EfficientNet-Lite preprocessing: (x - 127) / 128 on 0..255 RGB.
+    auto efficientNetLite = [](const std::string& name, int64_t nativeSize) {
+        return Architecture{name,
+                            WeightsFormat::PyTorchStateDict,
+                            true,
+                            {127.0 / 255, 127.0 / 255, 127.0 / 255},
+                            {128.0 / 255, 128.0 / 255, 128.0 / 255},
+                            nativeSize,
+                            [](const LoadedWeights& w, FeatureNetWriter& net) {
+                                buildEfficientNetLite(w.stateDict, net);
+                            }};
+    };
     static const std::vector<Architecture> all = {
-        // TF EfficientNet-Lite preprocessing: (x - 127) / 128 on 0..255 RGB.
-        {"efficientnet_lite0",
-         WeightsFormat::PyTorchStateDict,
-         true,
-         {127.0 / 255, 127.0 / 255, 127.0 / 255},
-         {128.0 / 255, 128.0 / 255, 128.0 / 255},
-         224,
-         [](const LoadedWeights& w, FeatureNetWriter& net) {
-             buildEfficientNetLite0(w.stateDict, net);
-         }},
+        efficientNetLite("efficientnet_lite0", 224),
+        efficientNetLite("efficientnet_lite1", 240),
+        efficientNetLite("efficientnet_lite2", 260),
         resnet("resnet18"),
         resnet("resnet50"),
         resnet("wide_resnet50_2"),

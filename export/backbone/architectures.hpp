@@ -48,7 +48,9 @@ const std::vector<Architecture>& architectures();
 /** The architecture called name; throws listing the known names otherwise. */
 const Architecture& findArchitecture(const std::string& name);
 
-void buildEfficientNetLite0(const StateDict& weights, FeatureNetWriter& net);
+/** EfficientNet-Lite0, -Lite1 or -Lite2: the variant's widths and repeats are read from the
+weights. */
+void buildEfficientNetLite(const StateDict& weights, FeatureNetWriter& net);
 /** torchvision ResNet-18 (BasicBlock), ResNet-50 and Wide-ResNet-50-2 (Bottleneck); the variant
 is checked against the weights' block type and widths. */
 void buildTorchvisionResNet(const std::string& variant, const StateDict& weights,

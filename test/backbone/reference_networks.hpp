@@ -23,17 +23,21 @@ struct Outputs
     torch::Tensor logits;
 };
 
-/** EfficientNet-Lite0 as the EfficientNet-PyTorch port defines it (TF "SAME" padding). */
-struct EfficientNetLite0Impl : torch::nn::Module
+/** EfficientNet-Lite as the EfficientNet-PyTorch port defines it (TF "SAME" padding): B0's
+stages scaled by the variant's width and depth multipliers with TF's rounding rules
+(efficientnet_lite_builder.py: lite0 1.0/1.0, lite1 1.0/1.1, lite2 1.1/1.2; the stem, the head
+and the first and last stages' repeats fixed). */
+struct EfficientNetLiteImpl : torch::nn::Module
 {
-    EfficientNetLite0Impl();
+    EfficientNetLiteImpl(double widthMultiplier, double depthMultiplier);
     Outputs forward(const torch::Tensor& image);
     torch::nn::Conv2d stem{nullptr}, head{nullptr};
     torch::nn::BatchNorm2d stemBn{nullptr}, headBn{nullptr};
     torch::nn::ModuleList blocks;
     torch::nn::Linear fc{nullptr};
+    std::vector<size_t> tapBlocks;  // the last block at strides 4, 8 and 16
 };
-TORCH_MODULE(EfficientNetLite0);
+TORCH_MODULE(EfficientNetLite);
 
 /** torchvision ResNet-18 / ResNet-50 / Wide-ResNet-50-2. */
 struct ResNetImpl : torch::nn::Module

