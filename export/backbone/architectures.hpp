@@ -48,9 +48,20 @@ const std::vector<Architecture>& architectures();
 /** The architecture called name; throws listing the known names otherwise. */
 const Architecture& findArchitecture(const std::string& name);
 
-/** EfficientNet-Lite0, -Lite1 or -Lite2: the variant's widths and repeats are read from the
-weights. */
-void buildEfficientNetLite(const StateDict& weights, FeatureNetWriter& net);
+/** One stage of an EfficientNet-Lite: its blocks' output width and how many blocks it has. */
+struct EfficientNetLiteStage
+{
+    int64_t width, repeats;
+    bool operator==(const EfficientNetLiteStage& o) const
+    {
+        return width == o.width && repeats == o.repeats;
+    }
+};
+/** EfficientNet-Lite0, -Lite1 or -Lite2 with the variant's seven stages; weights whose stages
+differ (another variant's) are refused. */
+void buildEfficientNetLite(const std::string& variant,
+                           const std::vector<EfficientNetLiteStage>& stages,
+                           const StateDict& weights, FeatureNetWriter& net);
 /** torchvision ResNet-18 (BasicBlock), ResNet-50 and Wide-ResNet-50-2 (Bottleneck); the variant
 is checked against the weights' block type and widths. */
 void buildTorchvisionResNet(const std::string& variant, const StateDict& weights,

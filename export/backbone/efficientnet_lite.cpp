@@ -11,7 +11,7 @@ namespace anomaly_backbone {
 namespace {
 
 /** The first block's stride of each of the seven stages; the others have stride 1. The variants
-differ in widths and repeats only (Lite1/2 scale both), which the weights carry: see stagesOf(). */
+differ in their stages' widths and repeats only (EfficientNetLiteStage). */
 constexpr int64_t kStageStrides[] = {1, 2, 2, 2, 1, 2, 1};
 constexpr size_t kStageCount = sizeof(kStageStrides) / sizeof(kStageStrides[0]);
 constexpr double kBatchNormEpsilon = 1e-3;
@@ -40,35 +40,45 @@ std::string blockPrefix(int64_t block)
     return "_blocks." + std::to_string(block);
 }
 
-/** Blocks per stage, read from the weights: every stage has its own output width and all its
-blocks share it, so a stage ends where the projection's output width changes. */
-std::vector<int64_t> stagesOf(const StateDict& w)
+/** The stages as the weights have them: every stage has its own output width and all its blocks
+share it, so a stage ends where the projection's output width changes. */
+std::vector<EfficientNetLiteStage> stagesOf(const StateDict& w)
 {
-    std::vector<int64_t> repeats;
-    int64_t previousWidth = -1;
+    std::vector<EfficientNetLiteStage> stages;
     for (int64_t block = 0; w.count(blockPrefix(block) + "._project_conv.weight"); ++block) {
         const int64_t width = w.at(blockPrefix(block) + "._project_conv.weight").size(0);
-        if (width != previousWidth)
-            repeats.push_back(0);
-        ++repeats.back();
-        previousWidth = width;
+        if (stages.empty() || stages.back().width != width)
+            stages.push_back({width, 0});
+        ++stages.back().repeats;
     }
-    if (repeats.size() != kStageCount)
-        throw std::runtime_error("EfficientNet-Lite weights: expected " +
-                                 std::to_string(kStageCount) + " stages of blocks, found " +
-                                 std::to_string(repeats.size()));
-    return repeats;
+    return stages;
+}
+
+std::string describe(const std::vector<EfficientNetLiteStage>& stages)
+{
+    std::string text;
+    for (const auto& s : stages)
+        text +=
+            (text.empty() ? "" : " ") + std::to_string(s.repeats) + "x" + std::to_string(s.width);
+    return text;
 }
 
 }  // namespace
 
-void buildEfficientNetLite(const StateDict& w, FeatureNetWriter& net)
+void buildEfficientNetLite(const std::string& variant,
+                           const std::vector<EfficientNetLiteStage>& stages, const StateDict& w,
+                           FeatureNetWriter& net)
 {
-    const std::vector<int64_t> repeats = stagesOf(w);
+    // Weights of another variant are refused here rather than converted under a wrong name.
+    const std::vector<EfficientNetLiteStage> found = stagesOf(w);
+    if (found != stages || stages.size() != kStageCount)
+        throw std::runtime_error(variant + " has the stages (blocks x width) " + describe(stages) +
+                                 ", these weights " + describe(found) +
+                                 ": weights of another EfficientNet-Lite variant?");
     FeatureValue x = net.relu6(sameConv(net, net.input(), convBn(w, "_conv_stem", "_bn0"), 2));
     int64_t stride = 2, block = 0;
     for (size_t s = 0; s < kStageCount; ++s) {
-        for (int64_t r = 0; r < repeats[s]; ++r, ++block) {
+        for (int64_t r = 0; r < stages[s].repeats; ++r, ++block) {
             const std::string p = blockPrefix(block);
             const int64_t blockStride = r == 0 ? kStageStrides[s] : 1;
             // Stage 0's blocks do not expand (expansion ratio 1), the others' by 6.

@@ -334,6 +334,28 @@ TEST_P(EfficientNetLiteVariantTest, RandomWeightsMatchLibTorch)
     EXPECT_LE(maxAbsDiff(logits, runInDouble(ref, native).logits), 1e-3);
 }
 
+/** Weights of one variant under another variant's name are refused, and nothing is written (Lite0
+and Lite1 share their widths, Lite1 and Lite2 their repeats). */
+TEST_P(EfficientNetLiteVariantTest, RefusesAnotherVariantsWeights)
+{
+    const LiteVariant& v = GetParam();
+    torch::manual_seed(1);
+    reference::EfficientNetLite ref(v.width, v.depth);
+    const std::vector<char> bytes = torch::pickle_save(reference::stateDictOf(*ref));
+    const std::string pth = dir_ + "/" + v.arch + ".pth";
+    std::ofstream(pth, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+    for (const LiteVariant& other : {kLite0, kLite1, kLite2}) {
+        if (other.arch == v.arch)
+            continue;
+        SCOPED_TRACE(v.arch + " weights as " + other.arch);
+        options_.arch = other.arch;
+        options_.weightsPath = pth;
+        options_.featuresPath = dir_ + "/never.onnx";
+        EXPECT_THROW(anomaly_backbone::convertBackbone(options_), std::runtime_error);
+        EXPECT_FALSE(fs::exists(options_.featuresPath));
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Variants, EfficientNetLiteVariantTest,
                          ::testing::Values(kLite0, kLite1, kLite2),
                          [](const ::testing::TestParamInfo<LiteVariant>& testInfo) {
