@@ -6,8 +6,9 @@
 #
 # Default build dir: <repo>/build; default input size 256 (a multiple of 32; anomaly_train's
 # --image-size must equal it). lite0 is the product's default (fetch_default_backbone.sh); lite2
-# is the more accurate and slower choice (doc/backbones.md). Cache: ${ANOMALY_CACHE_DIR:-$HOME/.cache/opencv_anomaly}. Re-running
-# reuses what is there. Progress goes to stderr; the last line of stdout is the path of the ONNX file.
+# is the more accurate and slower choice (doc/backbones.md).
+# Cache: ${ANOMALY_CACHE_DIR:-$HOME/.cache/opencv_anomaly}; re-running reuses what is there.
+# Progress goes to stderr; the last line of stdout is the path of the ONNX file.
 set -euo pipefail
 
 fail() { echo "fetch_efficientnet_lite: $*" >&2; exit 1; }

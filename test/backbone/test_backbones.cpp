@@ -125,6 +125,15 @@ reference::Outputs runInDouble(Module& module, const torch::Tensor& input)
     return out;
 }
 
+/** Writes the module's state dict to path as torch.save (>= 1.6) does, a zip container
+(torch::pickle_save), and returns path. */
+std::string writeZipPth(torch::nn::Module& module, const std::string& path)
+{
+    const std::vector<char> bytes = torch::pickle_save(reference::stateDictOf(module));
+    std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+    return path;
+}
+
 void expectFeaturesMatch(const std::string& featuresPath, const cv::Mat& blob,
                          const reference::Outputs& expected, float tolerance = kFeatureTolerance)
 {
@@ -317,9 +326,7 @@ TEST_P(EfficientNetLiteVariantTest, RandomWeightsMatchLibTorch)
     reference::EfficientNetLite ref(v.width, v.depth);
     reference::randomizeBatchNorms(*ref);
     ref->eval();
-    const std::vector<char> bytes = torch::pickle_save(reference::stateDictOf(*ref));
-    const std::string pth = dir_ + "/" + v.arch + ".pth";
-    std::ofstream(pth, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+    const std::string pth = writeZipPth(*ref, dir_ + "/" + v.arch + ".pth");
     convert(v, pth);
 
     torch::NoGradGuard noGrad;
@@ -341,9 +348,7 @@ TEST_P(EfficientNetLiteVariantTest, RefusesAnotherVariantsWeights)
     const LiteVariant& v = GetParam();
     torch::manual_seed(1);
     reference::EfficientNetLite ref(v.width, v.depth);
-    const std::vector<char> bytes = torch::pickle_save(reference::stateDictOf(*ref));
-    const std::string pth = dir_ + "/" + v.arch + ".pth";
-    std::ofstream(pth, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+    const std::string pth = writeZipPth(*ref, dir_ + "/" + v.arch + ".pth");
     for (const LiteVariant& other : {kLite0, kLite1, kLite2}) {
         if (other.arch == v.arch)
             continue;
@@ -444,10 +449,7 @@ TEST_P(ResNetConverterTest, ZipStateDictFeaturesAndLogitsMatchLibTorch)
     reference::ResNet ref(arch);
     reference::randomizeBatchNorms(*ref);
     ref->eval();
-    // torch::pickle_save writes the zip container that torch.save (>= 1.6) writes.
-    const std::vector<char> bytes = torch::pickle_save(reference::stateDictOf(*ref));
-    const std::string pth = dir_ + "/" + arch + ".pth";
-    std::ofstream(pth, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+    const std::string pth = writeZipPth(*ref, dir_ + "/" + arch + ".pth");
 
     anomaly_backbone::ConvertOptions options;
     options.arch = arch;
@@ -480,9 +482,7 @@ TEST_F(BackboneTest, RefusesWeightsOfAnotherArchitecture)
 {
     torch::manual_seed(1);
     reference::ResNet ref("resnet18");
-    const std::vector<char> bytes = torch::pickle_save(reference::stateDictOf(*ref));
-    const std::string pth = dir_ + "/r18_for_r50.pth";
-    std::ofstream(pth, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+    const std::string pth = writeZipPth(*ref, dir_ + "/r18_for_r50.pth");
     anomaly_backbone::ConvertOptions options;
     options.arch = "resnet50";
     options.weightsPath = pth;
