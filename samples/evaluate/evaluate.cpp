@@ -1,7 +1,8 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 // anomaly_evaluate: scores a test set with a model and reports the metrics the field uses, per
 // defect type and overall (stdout table, results.json, results.csv), with an ROC figure and a grid
-// of the worst misses and false alarms. Exit code: 0 done, 1 unreadable data or model, 2 bad usage.
+// of the worst misses, false alarms and outlines. Exit code: 0 done, 1 unreadable data or model, 2
+// bad usage.
 #include "command_line.hpp"
 #include "evaluation_report.hpp"
 #include "evaluation_run.hpp"
@@ -81,8 +82,8 @@ int run(const anomaly_samples::CommandLine& cli)
     const std::vector<anomaly_evaluate::GroupMetrics> groups =
         anomaly_evaluate::computeGroupMetrics(results, testSet);
     const anomaly_evaluate::LatencySummary latency = anomaly_evaluate::summarizeLatency(results);
-    std::vector<size_t> misses, falseAlarms;
-    anomaly_evaluate::findWorstCases(results, size_t(worst), misses, falseAlarms);
+    const anomaly_evaluate::WorstCases worstCases =
+        anomaly_evaluate::findWorstCases(results, size_t(worst));
 
     std::cout << anomaly_evaluate::formatTable(groups, latency) << std::flush;
 
@@ -97,7 +98,7 @@ int run(const anomaly_samples::CommandLine& cli)
     description.threads = threads;
     anomaly_samples::writeTextAtomically(
         (outDir / "results.json").string(),
-        anomaly_evaluate::formatJson(description, groups, latency, results, misses, falseAlarms));
+        anomaly_evaluate::formatJson(description, groups, latency, results, worstCases));
     anomaly_samples::writeTextAtomically((outDir / "results.csv").string(),
                                          anomaly_evaluate::formatCsv(groups));
     const std::string title = "Image-level ROC: " + fs::path(dataPath).filename().string() + " (" +
@@ -107,7 +108,7 @@ int run(const anomaly_samples::CommandLine& cli)
         anomaly_evaluate::drawRocFigure(anomaly_evaluate::imageRocSeries(results), title));
     anomaly_samples::writeImageAtomically(
         (outDir / "worst_cases.png").string(),
-        anomaly_evaluate::drawWorstCasesGrid(results, misses, falseAlarms,
+        anomaly_evaluate::drawWorstCasesGrid(results, worstCases,
                                              anomaly_samples::MapScale::fromModel(*model),
                                              description.imageThreshold));
     std::cerr << "anomaly_evaluate: wrote results.json, results.csv, roc.png, worst_cases.png to "
@@ -129,6 +130,8 @@ int main(int argc, char** argv)
          {"out", "", "folder for results.json, results.csv, roc.png, worst_cases.png", true},
          {"layout", "auto", "auto, mvtec, loco, mvtec3d or folder"},
          {"threads", "1", "detectors run in parallel (one model instance each)"},
-         {"worst", "4", "worst misses and worst false alarms shown in worst_cases.png"}});
+         {"worst", "4",
+          "worst misses, false alarms and outlines (defective images whose map separates the "
+          "defect least) shown in worst_cases.png"}});
     return anomaly_samples::runTool(cli, argc, argv, run);
 }

@@ -27,6 +27,20 @@ cv::anomaly::F1Max missingF1()
     return f;
 }
 
+double meanInImagePixelAUROC(const std::vector<const ScoredSample*>& group)
+{
+    double sum = 0;
+    int images = 0;
+    for (const ScoredSample* r : group) {
+        const double auroc = inImagePixelAUROC(*r);
+        if (!std::isnan(auroc)) {
+            sum += auroc;
+            ++images;
+        }
+    }
+    return images > 0 ? sum / images : kNaN;
+}
+
 GroupMetrics metricsOf(const std::string& name, const std::vector<const ScoredSample*>& group,
                        const cv::anomaly::TestSet& testSet)
 {
@@ -44,7 +58,7 @@ GroupMetrics metricsOf(const std::string& name, const std::vector<const ScoredSa
     m.imageAP = bothClasses ? cv::anomaly::imageAP(scores, labels) : kNaN;
     m.imageF1 = bothClasses ? cv::anomaly::imageF1Max(scores, labels) : missingF1();
 
-    m.pixelAUROC = m.pixelAP = m.aupro = m.auspro = kNaN;
+    m.pixelAUROC = m.pixelAP = m.aupro = m.inImagePixelAUROC = m.auspro = kNaN;
     m.pixelF1 = missingF1();
     if (!testSet.hasMasks || !bothClasses)
         return m;
@@ -64,6 +78,7 @@ GroupMetrics metricsOf(const std::string& name, const std::vector<const ScoredSa
     m.pixelAP = pixel.ap;
     m.pixelF1 = pixel.f1Max;
     m.aupro = cv::anomaly::pixelAUPRO(maps, masks, 0.3);
+    m.inImagePixelAUROC = meanInImagePixelAUROC(group);
 
     if (testSet.layout == cv::anomaly::DATASET_MVTEC_LOCO) {
         std::vector<cv::Mat> defectMasks;
@@ -132,6 +147,17 @@ double percentile(std::vector<double> values, double q)
 
 }  // namespace
 
+double inImagePixelAUROC(const ScoredSample& result)
+{
+    if (result.truth.empty())
+        return kNaN;
+    const int defectPixels = cv::countNonZero(result.truth);
+    if (defectPixels == 0 || size_t(defectPixels) == result.truth.total())
+        return kNaN;
+    return cv::anomaly::pixelAUROC(std::vector<cv::Mat>{result.anomalyMap},
+                                   std::vector<cv::Mat>{result.truth});
+}
+
 std::vector<GroupMetrics> computeGroupMetrics(const std::vector<ScoredSample>& results,
                                               const cv::anomaly::TestSet& testSet)
 {
@@ -179,20 +205,20 @@ std::string formatTable(const std::vector<GroupMetrics>& groups, const LatencySu
         nameWidth = std::max(nameWidth, g.name.size());
     std::ostringstream out;
     char line[512];
-    std::snprintf(line, sizeof line, "%-*s %5s %5s %9s %9s %7s %8s %8s %8s%s\n", int(nameWidth),
+    std::snprintf(line, sizeof line, "%-*s %5s %5s %9s %9s %7s %8s %8s %8s %9s%s\n", int(nameWidth),
                   "defect", "good", "NG", "img AUROC", "pix AUROC", "AUPRO", "pix AP", "img F1",
-                  "pix F1", withSpro ? "  sPRO.05" : "");
+                  "pix F1", "in-image", withSpro ? "  sPRO.05" : "");
     out << line;
-    const std::string rule(nameWidth + 73 + (withSpro ? 9 : 0), '-');
+    const std::string rule(nameWidth + 83 + (withSpro ? 9 : 0), '-');
     out << rule << "\n";
     for (const GroupMetrics& g : groups) {
         if (g.name == "overall")
             out << rule << "\n";
-        std::snprintf(line, sizeof line, "%-*s %5d %5d %9s %9s %7s %8s %8s %8s", int(nameWidth),
+        std::snprintf(line, sizeof line, "%-*s %5d %5d %9s %9s %7s %8s %8s %8s %9s", int(nameWidth),
                       g.name.c_str(), g.goodImages, g.anomalousImages, number(g.imageAUROC).c_str(),
                       number(g.pixelAUROC).c_str(), number(g.aupro).c_str(),
                       number(g.pixelAP).c_str(), number(g.imageF1.f1).c_str(),
-                      number(g.pixelF1.f1).c_str());
+                      number(g.pixelF1.f1).c_str(), number(g.inImagePixelAUROC).c_str());
         out << line;
         if (withSpro) {
             std::snprintf(line, sizeof line, "  %7s", number(g.auspro).c_str());
@@ -209,8 +235,7 @@ std::string formatTable(const std::vector<GroupMetrics>& groups, const LatencySu
 
 std::string formatJson(const RunDescription& run, const std::vector<GroupMetrics>& groups,
                        const LatencySummary& latency, const std::vector<ScoredSample>& results,
-                       const std::vector<size_t>& worstMisses,
-                       const std::vector<size_t>& worstFalseAlarms)
+                       const WorstCases& worst)
 {
     std::ostringstream out;
     out << "{\n  \"model\": " << jsonString(run.model) << ",\n  \"data\": " << jsonString(run.data)
@@ -236,22 +261,27 @@ std::string formatJson(const RunDescription& run, const std::vector<GroupMetrics
             << ", \"pixel_ap\": " << jsonNumber(g.pixelAP)
             << ", \"pixel_f1max\": " << jsonNumber(g.pixelF1.f1)
             << ", \"pixel_f1max_threshold\": " << jsonNumber(g.pixelF1.threshold)
+            << ", \"in_image_pixel_auroc\": " << jsonNumber(g.inImagePixelAUROC)
             << ", \"auc_spro_0.05\": " << jsonNumber(g.auspro) << "}"
             << (i + 1 < groups.size() ? "," : "") << "\n";
     }
-    auto list = [&](const char* key, const std::vector<size_t>& indices, bool last) {
+    auto list = [&](const char* key, const std::vector<size_t>& indices, bool withOutline) {
         out << "  " << jsonString(key) << ": [";
         for (size_t i = 0; i < indices.size(); ++i) {
             const ScoredSample& r = results[indices[i]];
             out << (i ? ", " : "") << "{\"image\": " << jsonString(r.sample.imagePath)
                 << ", \"defect\": " << jsonString(r.sample.defectType)
-                << ", \"score\": " << jsonNumber(r.score) << "}";
+                << ", \"score\": " << jsonNumber(r.score);
+            if (withOutline)
+                out << ", \"in_image_pixel_auroc\": " << jsonNumber(inImagePixelAUROC(r));
+            out << "}";
         }
-        out << "]" << (last ? "" : ",") << "\n";
+        out << "],\n";
     };
     out << "  ],\n";
-    list("worst_misses", worstMisses, false);
-    list("worst_false_alarms", worstFalseAlarms, false);
+    list("worst_misses", worst.misses, false);
+    list("worst_false_alarms", worst.falseAlarms, false);
+    list("worst_outlines", worst.outlines, true);
     out << "  \"scores\": [";
     for (size_t i = 0; i < results.size(); ++i)
         out << (i ? ",\n    " : "\n    ")
@@ -269,30 +299,37 @@ std::string formatCsv(const std::vector<GroupMetrics>& groups)
     std::ostringstream out;
     out << "defect,good_images,anomalous_images,image_auroc,image_ap,image_f1max,"
            "image_f1max_threshold,pixel_auroc,aupro_0.3,pixel_ap,pixel_f1max,"
-           "pixel_f1max_threshold,auc_spro_0.05\n";
+           "pixel_f1max_threshold,in_image_pixel_auroc,auc_spro_0.05\n";
     for (const GroupMetrics& g : groups)
         out << csvField(g.name) << "," << g.goodImages << "," << g.anomalousImages << ","
             << field(g.imageAUROC) << "," << field(g.imageAP) << "," << field(g.imageF1.f1) << ","
             << field(g.imageF1.threshold) << "," << field(g.pixelAUROC) << "," << field(g.aupro)
             << "," << field(g.pixelAP) << "," << field(g.pixelF1.f1) << ","
-            << field(g.pixelF1.threshold) << "," << field(g.auspro) << "\n";
+            << field(g.pixelF1.threshold) << "," << field(g.inImagePixelAUROC) << ","
+            << field(g.auspro) << "\n";
     return out.str();
 }
 
-void findWorstCases(const std::vector<ScoredSample>& results, size_t count,
-                    std::vector<size_t>& worstMisses, std::vector<size_t>& worstFalseAlarms)
+WorstCases findWorstCases(const std::vector<ScoredSample>& results, size_t count)
 {
-    worstMisses.clear();
-    worstFalseAlarms.clear();
-    for (size_t i = 0; i < results.size(); ++i)
-        (results[i].sample.isAnomalous ? worstMisses : worstFalseAlarms).push_back(i);
-    // Stable sorts keep name order among equal scores, so reports are reproducible.
-    std::stable_sort(worstMisses.begin(), worstMisses.end(),
+    WorstCases worst;
+    std::vector<double> outline(results.size());
+    for (size_t i = 0; i < results.size(); ++i) {
+        (results[i].sample.isAnomalous ? worst.misses : worst.falseAlarms).push_back(i);
+        outline[i] = inImagePixelAUROC(results[i]);
+        if (!std::isnan(outline[i]))
+            worst.outlines.push_back(i);
+    }
+    // Stable sorts keep name order among equal values, so reports are reproducible.
+    std::stable_sort(worst.misses.begin(), worst.misses.end(),
                      [&](size_t a, size_t b) { return results[a].score < results[b].score; });
-    std::stable_sort(worstFalseAlarms.begin(), worstFalseAlarms.end(),
+    std::stable_sort(worst.falseAlarms.begin(), worst.falseAlarms.end(),
                      [&](size_t a, size_t b) { return results[a].score > results[b].score; });
-    worstMisses.resize(std::min(count, worstMisses.size()));
-    worstFalseAlarms.resize(std::min(count, worstFalseAlarms.size()));
+    std::stable_sort(worst.outlines.begin(), worst.outlines.end(),
+                     [&](size_t a, size_t b) { return outline[a] < outline[b]; });
+    for (std::vector<size_t>* list : {&worst.misses, &worst.falseAlarms, &worst.outlines})
+        list->resize(std::min(count, list->size()));
+    return worst;
 }
 
 }  // namespace anomaly_evaluate

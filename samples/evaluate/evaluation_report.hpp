@@ -20,6 +20,10 @@ struct GroupMetrics
     double imageAUROC = 0, imageAP = 0;
     cv::anomaly::F1Max imageF1;
     double pixelAUROC = 0, pixelAP = 0, aupro = 0;
+    /** Mean over the group's defective images of the pixel AUROC inside each image alone (images
+    whose mask holds both defect and good pixels): whether the map outlines a defect within its own
+    image, whatever its level against other images. */
+    double inImagePixelAUROC = 0;
     cv::anomaly::F1Max pixelF1;
     double auspro = 0;  //!< MVTec LOCO only, integrated to FPR 0.05
 };
@@ -40,6 +44,24 @@ LatencySummary summarizeLatency(const std::vector<ScoredSample>& results);
 /** @brief The fixed-width table printed on stdout. */
 std::string formatTable(const std::vector<GroupMetrics>& groups, const LatencySummary& latency);
 
+/** @brief One CSV row per group, one column per metric (empty where not applicable). */
+std::string formatCsv(const std::vector<GroupMetrics>& groups);
+
+/** @brief Pixel AUROC of one image's map against its own mask; NaN when the image has no mask or
+its mask holds one class only. */
+double inImagePixelAUROC(const ScoredSample& result);
+
+/** @brief Indices into the results of the cases a report shows, worst first. */
+struct WorstCases
+{
+    std::vector<size_t> misses;       //!< anomalous images with the lowest scores
+    std::vector<size_t> falseAlarms;  //!< good images with the highest scores
+    std::vector<size_t> outlines;     //!< anomalous images with the lowest in-image pixel AUROC
+};
+
+/** @brief At most `count` of each kind of worst case; ties keep the test set's order. */
+WorstCases findWorstCases(const std::vector<ScoredSample>& results, size_t count);
+
 /** @brief Everything about the run as one JSON document. */
 struct RunDescription
 {
@@ -50,16 +72,7 @@ struct RunDescription
 
 std::string formatJson(const RunDescription& run, const std::vector<GroupMetrics>& groups,
                        const LatencySummary& latency, const std::vector<ScoredSample>& results,
-                       const std::vector<size_t>& worstMisses,
-                       const std::vector<size_t>& worstFalseAlarms);
-
-/** @brief One CSV row per group, one column per metric (empty where not applicable). */
-std::string formatCsv(const std::vector<GroupMetrics>& groups);
-
-/** @brief Indices of the anomalous images with the lowest scores (worst misses) and of the good
-images with the highest scores (worst false alarms), at most `count` each, worst first. */
-void findWorstCases(const std::vector<ScoredSample>& results, size_t count,
-                    std::vector<size_t>& worstMisses, std::vector<size_t>& worstFalseAlarms);
+                       const WorstCases& worst);
 
 }  // namespace anomaly_evaluate
 

@@ -252,13 +252,11 @@ cv::Mat sectionHeader(const std::string& text, const cv::Scalar& accent, int wid
 
 }  // namespace
 
-cv::Mat drawWorstCasesGrid(const std::vector<ScoredSample>& results,
-                           const std::vector<size_t>& worstMisses,
-                           const std::vector<size_t>& worstFalseAlarms,
+cv::Mat drawWorstCasesGrid(const std::vector<ScoredSample>& results, const WorstCases& worst,
                            const anomaly_samples::MapScale& scale, float imageThreshold)
 {
     const int width = 4 * kTile + 3 * kGap;
-    const cv::Scalar missColour(48, 48, 200), alarmColour(0, 140, 230);
+    const cv::Scalar missColour(48, 48, 200), alarmColour(0, 140, 230), outlineColour(150, 90, 40);
     std::vector<cv::Mat> rows;
 
     cv::Mat columns(34, width, CV_8UC3, kPanel);
@@ -267,14 +265,15 @@ cv::Mat drawWorstCasesGrid(const std::vector<ScoredSample>& results,
         putCentered(columns, names[c], cv::Point(c * (kTile + kGap) + kTile / 2, 17), 0.55, kWhite);
     rows.push_back(columns);
 
-    auto caption = [&](const ScoredSample& r, size_t rank) {
+    auto caption = [&](const ScoredSample& r, size_t rank, bool withOutline) {
         const std::filesystem::path p(r.sample.imagePath);
         return "#" + std::to_string(rank + 1) + "  " + r.sample.defectType + "/" +
                p.filename().string() + "   score " + formatValue("%.4g", r.score) +
-               "   (image threshold " + formatValue("%.4g", imageThreshold) + ")";
+               (withOutline ? "   in-image pixel AUROC " + formatValue("%.3f", inImagePixelAUROC(r))
+                            : "   (image threshold " + formatValue("%.4g", imageThreshold) + ")");
     };
     auto section = [&](const std::string& title, const std::vector<size_t>& indices,
-                       const cv::Scalar& accent) {
+                       const cv::Scalar& accent, bool withOutline) {
         rows.push_back(sectionHeader(title, accent, width));
         if (indices.empty()) {
             cv::Mat none(40, width, CV_8UC3, kWhite);
@@ -282,14 +281,18 @@ cv::Mat drawWorstCasesGrid(const std::vector<ScoredSample>& results,
             rows.push_back(none);
         }
         for (size_t i = 0; i < indices.size(); ++i) {
-            rows.push_back(
-                caseRow(results[indices[i]], caption(results[indices[i]], i), accent, scale));
+            rows.push_back(caseRow(results[indices[i]],
+                                   caption(results[indices[i]], i, withOutline), accent, scale));
             rows.push_back(cv::Mat(kGap, width, CV_8UC3, kWhite));
         }
     };
-    section("Worst misses: defective images with the lowest scores", worstMisses, missColour);
-    section("Worst false alarms: good images with the highest scores", worstFalseAlarms,
-            alarmColour);
+    section("Worst misses: defective images with the lowest scores", worst.misses, missColour,
+            false);
+    section("Worst false alarms: good images with the highest scores", worst.falseAlarms,
+            alarmColour, false);
+    // Found but not outlined: the map marks the wrong part of a defective image.
+    section("Worst outlines: defective images whose map separates the defect least", worst.outlines,
+            outlineColour, true);
 
     cv::Mat grid;
     cv::vconcat(rows, grid);

@@ -3,6 +3,7 @@
 #ifndef ANOMALY_EVALUATE_REPORT_FIGURES_HPP
 #define ANOMALY_EVALUATE_REPORT_FIGURES_HPP
 
+#include "evaluation_report.hpp"
 #include "evaluation_run.hpp"
 #include "inspection_overlay.hpp"
 
@@ -28,12 +29,11 @@ the last series (overall) is drawn thickest, in black. */
 cv::Mat drawRocFigure(const std::vector<RocSeries>& series, const std::string& title);
 
 /** @brief Rows of (image | anomaly map over the image | predicted mask | ground truth) for the
-worst misses and the worst false alarms, each row captioned with file, defect type and score. The
-images are read again from disk (the run keeps maps, not pixels).
+worst misses, the worst false alarms and the worst outlines, each row captioned with file, defect
+type and score (and the in-image pixel AUROC for outlines). The images are read again from disk
+(the run keeps maps, not pixels).
 @throws std::runtime_error naming a file that cannot be read. */
-cv::Mat drawWorstCasesGrid(const std::vector<ScoredSample>& results,
-                           const std::vector<size_t>& worstMisses,
-                           const std::vector<size_t>& worstFalseAlarms,
+cv::Mat drawWorstCasesGrid(const std::vector<ScoredSample>& results, const WorstCases& worst,
                            const anomaly_samples::MapScale& scale, float imageThreshold);
 
 }  // namespace anomaly_evaluate

@@ -28,7 +28,8 @@ protected:
         dir_ = fs::temp_directory_path() / ("anomaly_evaluate_test_" + std::to_string(::getpid()));
         fs::remove_all(dir_);
         for (const char* sub :
-             {"data/train/good", "data/test/good", "data/test/spot", "data/ground_truth/spot"})
+             {"data/train/good", "data/test/good", "data/test/spot", "data/ground_truth/spot",
+              "data/test/zone", "data/ground_truth/zone"})
             fs::create_directories(dir_ / sub);
         const auto bytes = opencv_test::channelMixModel().serialize();
         std::ofstream(dir_ / "model.onnx", std::ios::binary)
@@ -48,6 +49,14 @@ protected:
         // Defect 1: uniform grey 25 (a defect the model cannot see) -> score 25/255, empty mask.
         write("data/test/spot/1.png", cv::Mat(48, 64, CV_8UC3, cv::Scalar::all(25)));
         write("data/ground_truth/spot/1_mask.png", cv::Mat(48, 64, CV_8U, cv::Scalar(0)));
+        // Zone: a white square on grey 5 whose mask also marks a grey-5 area of the same size
+        // that the model cannot see, as large masks of a subtle texture do.
+        cv::Mat zone(48, 64, CV_8UC3, cv::Scalar::all(5)), zoneMask(48, 64, CV_8U, cv::Scalar(0));
+        zone(cv::Rect(8, 8, 10, 10)).setTo(cv::Scalar::all(255));
+        zoneMask(cv::Rect(8, 8, 10, 10)).setTo(255);
+        zoneMask(cv::Rect(44, 30, 10, 10)).setTo(255);
+        write("data/test/zone/0.png", zone);
+        write("data/ground_truth/zone/0_mask.png", zoneMask);
     }
     void TearDown() override { fs::remove_all(dir_); }
 
@@ -64,6 +73,18 @@ protected:
         if (!std::regex_search(json, m, re))
             ADD_FAILURE() << "no " << key << " in results.json";
         return m.empty() ? -1 : std::stod(m[1]);
+    }
+
+    // Numeric value of "key": in the JSON group named `group`.
+    static double groupNumber(const std::string& json, const std::string& group,
+                              const std::string& key)
+    {
+        const size_t start = json.find("{\"name\": \"" + group + "\"");
+        if (start == std::string::npos) {
+            ADD_FAILURE() << "no group " << group << " in results.json";
+            return -1;
+        }
+        return jsonNumber(json.substr(start, json.find('}', start) - start), key);
     }
 
     fs::path dir_;
@@ -89,6 +110,25 @@ TEST_F(EvaluateTool, metrics_match_hand_computed_values)
     EXPECT_NEAR(jsonNumber(json, "image_f1max_threshold"), 25.0 / 255.0, 1e-6);
     // Every square pixel stays above every other pixel after resampling (>= ~0.5 vs <= 30/255).
     EXPECT_NEAR(jsonNumber(json, "pixel_auroc"), 1.0, 1e-9);
+    // In-image pixel AUROC of "spot": image 0 alone (image 1's mask is empty), square above all.
+    EXPECT_NEAR(groupNumber(json, "spot", "in_image_pixel_auroc"), 1.0, 1e-9);
+    // "zone": of its 200 defect pixels the 100 square ones beat all 2872 good pixels and the 100
+    // unseen ones tie with the grey ones (counted 1/2) and lose to the square's resampled rim:
+    // (100 + 100 / 2) / 200 = 0.75, a little less for the rim.
+    EXPECT_NEAR(groupNumber(json, "zone", "in_image_pixel_auroc"), 0.75, 0.01);
+    EXPECT_LT(groupNumber(json, "zone", "in_image_pixel_auroc"), 0.75);
+    // Pooled over the group, the unseen 100 sit below all 3 x 3072 pixels of the brighter good
+    // images: (100 x 12088 + 100 x 2832 / 2) / (200 x 12088), less a little for the rim.
+    EXPECT_NEAR(groupNumber(json, "zone", "pixel_auroc"), 0.5 + 1416.0 / (2 * 12088), 0.002);
+    // Worst outlines, worst first: zone/0 (0.75), then spot/0 (1); spot/1's empty mask has none.
+    const size_t listStart = json.find("\"worst_outlines\"");
+    ASSERT_NE(listStart, std::string::npos);
+    const std::string outlines = json.substr(listStart, json.find(']', listStart) - listStart);
+    const size_t zone = outlines.find("zone/0.png"), spot = outlines.find("spot/0.png");
+    EXPECT_NE(zone, std::string::npos) << outlines;
+    EXPECT_NE(spot, std::string::npos) << outlines;
+    EXPECT_LT(zone, spot) << outlines;
+    EXPECT_EQ(outlines.find("spot/1.png"), std::string::npos) << outlines;
     EXPECT_NE(result.output.find("overall"), std::string::npos) << result.output;
 }
 
