@@ -81,6 +81,9 @@ struct HeadOptions
     two thirds of the time and half the model size (doc/results.md "Which scales get flows").
     The reconstructions are learnt at all three scales either way. */
     std::vector<int> flowScales{0, 1, 2};
+    /** Every preset: cells of the stride-16 grid (odd) over which a ContextMap averages the
+    features before its Gaussian per position; its map is added to the anomaly map. 0: none. */
+    int64_t contextWindow = 0;
 };
 
 HeadOptions defaultHeadOptions(Preset preset, ModelSize size);

@@ -48,6 +48,9 @@ CommandLine makeCommandLine()
           "discrepancy+features (F and F - R), discrepancy (F - R) or absdiff (|F - R|)"},
          {"flow-scales", flowScalesName(HeadOptions().flowScales),
           "lgnf: strides whose features get flows, ascending: 16, 8,16 or 4,8,16"},
+         {"context-window", std::to_string(HeadOptions().contextWindow),
+          "cells of the stride-16 grid (odd) over which a context map averages the features "
+          "before its Gaussian per position, added to the anomaly map; 0: none"},
          {"image-size", "", "input size in pixels (>= 16; default: the backbone's)"},
          {"epochs", "", "training epochs (>= 1; default 12 for lgfdr, 8 otherwise)"},
          {"batch", "8", "images per training step (>= 1)"},
@@ -102,6 +105,9 @@ int run(const CommandLine& cli)
         throw UsageError(
             "--flow-scales is an lgnf setting (dadf has a flow per scale; lgfdr has "
             "no flow)");
+    const int contextWindow = cli.getInt("context-window", 0);
+    if (contextWindow % 2 == 0 && contextWindow != 0)
+        throw UsageError("--context-window must be 0 or odd");
     const int threads = cli.getInt("threads", 1);
     const int epochs =
         cli.has("epochs") ? cli.getInt("epochs", 1) : (preset == Preset::Lgfdr ? 12 : 8);
@@ -160,6 +166,7 @@ int run(const CommandLine& cli)
     HeadOptions headOptions = defaultHeadOptions(preset, size);
     headOptions.flowInput = flowInput;
     headOptions.flowScales = flowScales;
+    headOptions.contextWindow = contextWindow;
     auto head = makeStandardizedHead(headOptions, backbone.geometry);
     head->fitFeatureStatistics(features);
     const double flops = headFlops(*head, backbone.geometry);
@@ -176,13 +183,14 @@ int run(const CommandLine& cli)
     train.checkpointPath = cli.has("checkpoint") ? cli.get("checkpoint") : outPath + ".ckpt";
     train.resume = cli.has("resume");
     train.showProgress = !quiet;
-    train.runSignature = presetName(preset) + "/" + modelSizeName(size) + "/" +
-                         (preset == Preset::Lgnf ? flowInputName(flowInput) +
-                                                       "/scales=" + flowScalesName(flowScales) + "/"
-                                                 : "") +
-                         backbone.name + "/" + std::to_string(imageSize) +
-                         "/images=" + std::to_string(trainPaths.size()) +
-                         "/seed=" + std::to_string(seed) + "/batch=" + std::to_string(batch);
+    train.runSignature =
+        presetName(preset) + "/" + modelSizeName(size) + "/" +
+        (preset == Preset::Lgnf
+             ? flowInputName(flowInput) + "/scales=" + flowScalesName(flowScales) + "/"
+             : "") +
+        "context=" + std::to_string(contextWindow) + "/" + backbone.name + "/" +
+        std::to_string(imageSize) + "/images=" + std::to_string(trainPaths.size()) +
+        "/seed=" + std::to_string(seed) + "/batch=" + std::to_string(batch);
     std::signal(SIGINT, onSignal);
     std::signal(SIGTERM, onSignal);
     const TrainResult trained = trainHead(*head, features, train);
@@ -276,6 +284,7 @@ int run(const CommandLine& cli)
             << cal.method << "\",\"statistics_score\":" << (statistics ? "true" : "false");
     if (statistics)
         summary << ",\"statistics_shrinkage\":" << formatFloat(shrinkage);
+    summary << ",\"context_window\":" << contextWindow;
     if (preset == Preset::Lgnf)
         summary << ",\"flow_input\":\"" << flowInputName(flowInput) << "\",\"flow_scales\":\""
                 << flowScalesName(flowScales) << "\"";

@@ -16,15 +16,10 @@ torch::Tensor safeStd(const torch::Tensor& variance)
     return std.clamp_min(std::max(1e-6, 0.05 * std.mean().item<double>()));
 }
 
-std::array<torch::Tensor, 3> mapsOf(const HeadOutput& out)
-{
-    return {out.anomalyMap, out.localMap, out.globalMap};
-}
-
 }  // namespace
 
 StandardizedHeadImpl::StandardizedHeadImpl(std::shared_ptr<AnomalyHeadImpl> inner,
-                                           const HeadGeometry& geometry)
+                                           const HeadGeometry& geometry, int64_t contextWindow)
     : inner_(register_module("inner", std::move(inner)))
 {
     for (int s = 0; s < 3; ++s) {
@@ -33,9 +28,17 @@ StandardizedHeadImpl::StandardizedHeadImpl(std::shared_ptr<AnomalyHeadImpl> inne
             register_buffer("feature_shift_" + name, torch::zeros({1, geometry.channels[s], 1, 1}));
         featureScale_[size_t(s)] =
             register_buffer("feature_scale_" + name, torch::ones({1, geometry.channels[s], 1, 1}));
-        const std::vector<int64_t> mapShape{1, 1, geometry.mapHeight(), geometry.mapWidth()};
-        mapShift_[size_t(s)] = register_buffer("map_shift_" + name, torch::zeros(mapShape));
-        mapScale_[size_t(s)] = register_buffer("map_scale_" + name, torch::ones(mapShape));
+    }
+    if (contextWindow > 0)
+        context_ = register_module(
+            "context", ContextMap(geometry.channels[2], geometry.heights[2], geometry.widths[2],
+                                  contextWindow, geometry.upFactor(2)));
+    const size_t maps = context_ ? 4 : 3;
+    const std::vector<int64_t> mapShape{1, 1, geometry.mapHeight(), geometry.mapWidth()};
+    for (size_t k = 0; k < maps; ++k) {
+        const auto name = std::to_string(k);
+        mapShift_.push_back(register_buffer("map_shift_" + name, torch::zeros(mapShape)));
+        mapScale_.push_back(register_buffer("map_scale_" + name, torch::ones(mapShape)));
     }
 }
 
@@ -49,7 +52,20 @@ void StandardizedHeadImpl::fitFeatureStatistics(const std::vector<torch::Tensor>
         featureShift_[s].copy_(-mean);
         featureScale_[s].copy_(1.0 / safeStd(variance));
     }
-    inner_->fitFeatureStatistics(standardizeFeatures(features));
+    const auto standardized = standardizeFeatures(features);
+    inner_->fitFeatureStatistics(standardized);
+    if (context_)
+        context_->fit(standardized[2]);
+}
+
+std::vector<torch::Tensor> StandardizedHeadImpl::rawMaps(
+    const std::vector<torch::Tensor>& standardized)
+{
+    const HeadOutput out = inner_->forward(standardized);
+    std::vector<torch::Tensor> maps{out.anomalyMap, out.localMap, out.globalMap};
+    if (context_)
+        maps.push_back(context_->forward(standardized[2]));
+    return maps;
 }
 
 void StandardizedHeadImpl::fitMapStatistics(const std::vector<torch::Tensor>& features,
@@ -58,21 +74,21 @@ void StandardizedHeadImpl::fitMapStatistics(const std::vector<torch::Tensor>& fe
     torch::NoGradGuard noGrad;
     inner_->eval();
     const int64_t count = features.front().size(0);
-    std::array<torch::Tensor, 3> sum, sumSquares;
+    std::vector<torch::Tensor> sum(mapShift_.size()), sumSquares(mapShift_.size());
     for (int64_t begin = 0; begin < count; begin += batch) {
         const int64_t n = std::min(batch, count - begin);
         std::vector<torch::Tensor> slice;
         for (const auto& f : features)
             slice.push_back(f.narrow(0, begin, n));
-        const auto maps = mapsOf(inner_->forward(standardizeFeatures(slice)));
-        for (size_t k = 0; k < 3; ++k) {
+        const auto maps = rawMaps(standardizeFeatures(slice));
+        for (size_t k = 0; k < maps.size(); ++k) {
             const auto m = maps[k].to(torch::kDouble);
             sum[k] = begin == 0 ? m.sum(0, true) : sum[k] + m.sum(0, true);
             sumSquares[k] =
                 begin == 0 ? m.pow(2).sum(0, true) : sumSquares[k] + m.pow(2).sum(0, true);
         }
     }
-    for (size_t k = 0; k < 3; ++k) {
+    for (size_t k = 0; k < sum.size(); ++k) {
         const auto mean = sum[k] / double(count);
         const auto variance = sumSquares[k] / double(count) - mean.pow(2);
         mapShift_[k].copy_(-mean);
@@ -91,10 +107,14 @@ std::vector<torch::Tensor> StandardizedHeadImpl::standardizeFeatures(
 
 HeadOutput StandardizedHeadImpl::forward(const std::vector<torch::Tensor>& features)
 {
-    HeadOutput out = inner_->forward(standardizeFeatures(features));
+    const auto standardized = standardizeFeatures(features);
+    HeadOutput out = inner_->forward(standardized);
     out.anomalyMap = (out.anomalyMap + mapShift_[0]) * mapScale_[0];
     out.localMap = (out.localMap + mapShift_[1]) * mapScale_[1];
     out.globalMap = (out.globalMap + mapShift_[2]) * mapScale_[2];
+    if (context_)
+        out.anomalyMap =
+            out.anomalyMap + (context_->forward(standardized[2]) + mapShift_[3]) * mapScale_[3];
     return out;
 }
 
@@ -119,12 +139,15 @@ ExportedMaps StandardizedHeadImpl::exportGraph(GraphEmitter& g,
     maps.anomalyMap = standardizeMap(maps.anomalyMap, 0);
     maps.localMap = standardizeMap(maps.localMap, 1);
     maps.globalMap = standardizeMap(maps.globalMap, 2);
+    if (context_)
+        maps.anomalyMap = g.binary("Add", maps.anomalyMap,
+                                   standardizeMap(context_->exportGraph(g, standardized[2]), 3));
     return maps;
 }
 
 StandardizedHead makeStandardizedHead(const HeadOptions& options, const HeadGeometry& geometry)
 {
-    return StandardizedHead(makeHead(options, geometry), geometry);
+    return StandardizedHead(makeHead(options, geometry), geometry, options.contextWindow);
 }
 
 }  // namespace anomaly_train

@@ -3,6 +3,7 @@
 #ifndef ANOMALY_TRAIN_STANDARDIZED_HEAD_HPP
 #define ANOMALY_TRAIN_STANDARDIZED_HEAD_HPP
 
+#include "context_map.hpp"
 #include "heads.hpp"
 
 #include <torch/torch.h>
@@ -20,13 +21,18 @@ namespace anomaly_train {
  *  - each of the three maps is standardised per position, (m - mean(x,y)) / std(x,y) over the
  *    training images, so that places where good images always score high or vary a lot (the
  *    corners and borders, from zero padding in the backbone and the flows) do not set the image
- *    score.
- * Until fitted, both are the identity. The statistics are buffers: they are saved in checkpoints
+ *    score;
+ *  - with a context window (HeadOptions::contextWindow), a ContextMap of the standardised
+ *    stride-16 features, standardised per position the same way, is added to the anomaly map
+ *    (not to the local and global maps, which stay the branches' own).
+ * Until fitted, all are the identity. The statistics are buffers: they are saved in checkpoints
  * and exported as constant Add and Mul nodes. */
 class StandardizedHeadImpl : public AnomalyHeadImpl
 {
 public:
-    StandardizedHeadImpl(std::shared_ptr<AnomalyHeadImpl> inner, const HeadGeometry& geometry);
+    /** contextWindow 0: no context map. */
+    StandardizedHeadImpl(std::shared_ptr<AnomalyHeadImpl> inner, const HeadGeometry& geometry,
+                         int64_t contextWindow);
 
     /** Feature statistics; call before training. */
     void fitFeatureStatistics(const std::vector<torch::Tensor>& features) override;
@@ -40,13 +46,19 @@ private:
     std::vector<torch::Tensor> standardizeFeatures(
         const std::vector<torch::Tensor>& features) const;
 
+    /** The inner head's three maps, then the context map where there is one. */
+    std::vector<torch::Tensor> rawMaps(const std::vector<torch::Tensor>& standardized);
+
     std::shared_ptr<AnomalyHeadImpl> inner_;
+    ContextMap context_{nullptr};
     std::array<torch::Tensor, 3> featureShift_, featureScale_;  // [1, C_s, 1, 1]
-    std::array<torch::Tensor, 3> mapShift_, mapScale_;  // [1, 1, h, w]: anomaly, local, global
+    // [1, 1, h, w]: anomaly, local, global (and context where there is one)
+    std::vector<torch::Tensor> mapShift_, mapScale_;
 };
 TORCH_MODULE(StandardizedHead);
 
-/** makeHead() wrapped in a StandardizedHead: what the training tool trains and exports. */
+/** makeHead() wrapped in a StandardizedHead with options.contextWindow: what the training tool
+trains and exports. */
 StandardizedHead makeStandardizedHead(const HeadOptions& options, const HeadGeometry& geometry);
 
 }  // namespace anomaly_train

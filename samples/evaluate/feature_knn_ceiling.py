@@ -3,18 +3,18 @@
 
 Runs a backbone ONNX file (standard ops only: v1 `anomaly_backbone` files, or any v2 file after
 `anomaly_standard_onnx`) through ONNX Runtime on an MVTec-layout category, builds a memory bank of
-the good training images' local features (3x3-averaged taps, resized to one grid, standardised
-per channel, a random 60,000-vector subset) and scores every test position by its distance to the
+the good training images' local features (each tap averaged over 3x3 of its cells, --window,
+resized to one grid, standardised per channel, a random 60,000-vector subset) and scores every test position by its distance to the
 nearest bank vector (or, with --score gaussian-per-position, by its Mahalanobis distance from a
 Gaussian of the training images' vectors at the same position). Prints image AUROC (max of the
 smoothed map) and pixel AUROC at 64x64 map resolution, overall and per defect type (each type
-against the good test images).
+against the good test images, and the in-image pixel AUROC of anomaly_evaluate).
 
 A developer's tool (PyPI: onnxruntime, opencv-python or Debian's python3-opencv, numpy,
 scikit-learn), not part of the build; doc/results.md quotes its figures.
 
     python3 samples/evaluate/feature_knn_ceiling.py --backbone backbone.onnx \
-        --data ../shared/data/magnetic_tile [--taps 8,16] [--intensity-weight 0] \
+        --data ../shared/data/magnetic_tile [--taps 8,16] [--window 3] [--intensity-weight 0] \
         [--score nearest|gaussian-per-position]
 """
 import argparse
@@ -65,7 +65,7 @@ def per_channel_chunks(fn, image):
     return np.concatenate(chunks, -1)
 
 
-def tap_features(session, paths, taps, preprocess_args):
+def tap_features(session, paths, taps, window, preprocess_args):
     names = {"4": "feat_s4", "8": "feat_s8", "16": "feat_s16"}
     per_tap = {t: [] for t in taps}
     for i in range(0, len(paths), 16):
@@ -79,7 +79,8 @@ def tap_features(session, paths, taps, preprocess_args):
         h = maps.shape[2]
         interpolation = cv2.INTER_LINEAR if h < GRID else cv2.INTER_AREA
         grids.append(np.stack([per_channel_chunks(
-            lambda x: cv2.resize(cv2.blur(x, (3, 3)), (GRID, GRID), interpolation=interpolation),
+            lambda x: cv2.resize(cv2.blur(x, (window, window)), (GRID, GRID),
+                                 interpolation=interpolation),
             m.transpose(1, 2, 0)) for m in maps]))
     return np.concatenate(grids, -1)
 
@@ -139,6 +140,9 @@ def main():
     parser.add_argument("--backbone", required=True)
     parser.add_argument("--data", required=True, help="MVTec-layout category root")
     parser.add_argument("--taps", default="8,16", help="strides to use, from 4,8,16")
+    parser.add_argument("--window", type=int, default=3,
+                        help="average each tap over this many cells square before the grid "
+                             "(wider: more of the tile's texture per position)")
     parser.add_argument("--intensity-weight", type=float, default=0.0,
                         help="append the 3x3-averaged grey level, standardised per position, "
                              "times this weight (0: off)")
@@ -153,8 +157,8 @@ def main():
     test = sorted(glob.glob(os.path.join(args.data, "test", "*", "*")))
     types = np.array([p.split(os.sep)[-2] for p in test])
 
-    train_features = tap_features(session, train, taps, (size, mean, std, rgb))
-    test_features = tap_features(session, test, taps, (size, mean, std, rgb))
+    train_features = tap_features(session, train, taps, args.window, (size, mean, std, rgb))
+    test_features = tap_features(session, test, taps, args.window, (size, mean, std, rgb))
     flat = train_features.reshape(-1, train_features.shape[-1])
     mu, sigma = flat.mean(0), flat.std(0) + 1e-6
     train_features = (train_features - mu) / sigma
@@ -181,8 +185,12 @@ def main():
           f"{roc_auc_score(masks.ravel(), maps.ravel()):.3f}")
     for defect in sorted(set(types) - {"good"}):
         pick = (types == defect) | (types == "good")
+        # As anomaly_evaluate's in-image pixel AUROC: each defective image against its own mask.
+        in_image = [roc_auc_score(masks[i].ravel(), maps[i].ravel())
+                    for i in np.flatnonzero(types == defect) if 0 < masks[i].sum() < masks[i].size]
         print(f"  {defect:10s} image {roc_auc_score(labels[pick], scores[pick]):.3f}  pixel "
-              f"{roc_auc_score(masks[pick].ravel(), maps[pick].ravel()):.3f}")
+              f"{roc_auc_score(masks[pick].ravel(), maps[pick].ravel()):.3f}  in-image "
+              f"{np.mean(in_image) if in_image else float('nan'):.3f}")
 
 
 if __name__ == "__main__":

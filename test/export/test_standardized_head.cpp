@@ -53,7 +53,7 @@ std::vector<torch::Tensor> features(int64_t n, uint64_t seed)
 TEST(StandardizedHead, UnfittedIsTheIdentity)
 {
     auto probe = std::make_shared<ProbeHead>();
-    StandardizedHead head(probe, geometry());
+    StandardizedHead head(probe, geometry(), 0);
     const auto f = features(4, 1);
     const auto out = head->forward(f);
     for (size_t s = 0; s < 3; ++s)
@@ -64,7 +64,7 @@ TEST(StandardizedHead, UnfittedIsTheIdentity)
 TEST(StandardizedHead, FittedFeaturesAndMapsHaveZeroMeanAndUnitVariance)
 {
     auto probe = std::make_shared<ProbeHead>();
-    StandardizedHead head(probe, geometry());
+    StandardizedHead head(probe, geometry(), 0);
     const auto f = features(40, 2);
     head->fitFeatureStatistics(f);
     head->fitMapStatistics(f, 7);  // 7 does not divide 40: the last batch is partial
@@ -80,10 +80,29 @@ TEST(StandardizedHead, FittedFeaturesAndMapsHaveZeroMeanAndUnitVariance)
     }
 }
 
+TEST(StandardizedHead, ContextMapIsAddedStandardisedToTheAnomalyMapOnly)
+{
+    const auto f = features(40, 5);
+    StandardizedHead plain(std::make_shared<ProbeHead>(), geometry(), 0);
+    StandardizedHead withContext(std::make_shared<ProbeHead>(), geometry(), 3);
+    for (StandardizedHead* head : {&plain, &withContext}) {
+        (*head)->fitFeatureStatistics(f);
+        (*head)->fitMapStatistics(f, 8);
+    }
+    const auto a = plain->forward(f), b = withContext->forward(f);
+    EXPECT_TRUE(torch::allclose(a.localMap, b.localMap));
+    EXPECT_TRUE(torch::allclose(a.globalMap, b.globalMap));
+    // What the context adds is standardised per position over the fitting images, like the maps.
+    const auto context = b.anomalyMap - a.anomalyMap;
+    EXPECT_LT(context.mean(0).abs().max().item<double>(), 1e-4);
+    EXPECT_LT((context.var(0, false) - 1).abs().max().item<double>(), 1e-3);
+    EXPECT_GT((context - a.anomalyMap).abs().max().item<double>(), 0.1);
+}
+
 TEST(StandardizedHead, ConstantPositionsDoNotBlowUp)
 {
     auto probe = std::make_shared<ProbeHead>();
-    StandardizedHead head(probe, geometry());
+    StandardizedHead head(probe, geometry(), 0);
     auto f = features(10, 3);
     f[0].select(3, 0).fill_(5.0);  // a column that never varies, like zero padding
     head->fitFeatureStatistics(f);

@@ -99,6 +99,11 @@ TEST(TrainTool, RejectsBadArgumentsWithAMessage)
                            "--flow-scales", scales}),
                   2)
             << "--flow-scales '" << scales << "'";
+    for (const char* window : {"4", "-1", "x"})
+        EXPECT_EQ(runTool({"--data", "/nonexistent", "--backbone", "x", "--out", "y",
+                           "--context-window", window}),
+                  2)
+            << "--context-window '" << window << "'";
     EXPECT_NE(runTool({"--data", "/nonexistent", "--backbone", "/nonexistent.onnx", "--out",
                        "/tmp/never.onnx"}),
               0);

@@ -112,11 +112,13 @@ struct HeadCase
     Preset preset;
     FlowInput flowInput = HeadOptions().flowInput;
     std::vector<int> flowScales = HeadOptions().flowScales;
+    int64_t contextWindow = 0;
     HeadOptions options() const
     {
         HeadOptions o = tinyOptions(preset);
         o.flowInput = flowInput;
         o.flowScales = flowScales;
+        o.contextWindow = contextWindow;
         return o;
     }
 };
@@ -127,6 +129,8 @@ void PrintTo(const HeadCase& c, std::ostream* os)
     if (c.preset == Preset::Lgnf)
         *os << " (flows on " << flowInputName(c.flowInput) << " at strides "
             << flowScalesName(c.flowScales) << ")";
+    if (c.contextWindow > 0)
+        *os << " with a context map over " << c.contextWindow << " cells";
 }
 
 class TrainParity : public ::testing::TestWithParam<HeadCase>
@@ -241,9 +245,14 @@ INSTANTIATE_TEST_SUITE_P(
                       HeadCase{Preset::Lgnf, FlowInput::AbsoluteDiscrepancy},
                       HeadCase{Preset::Lgnf, FlowInput::WhitenedWithDiscrepancy},
                       HeadCase{Preset::Lgnf, FlowInput::WhitenedWithDiscrepancy, {2}},
-                      HeadCase{Preset::Dadf}, HeadCase{Preset::Lgfdr}),
+                      HeadCase{Preset::Lgnf, FlowInput::WhitenedWithDiscrepancy, {0, 1, 2}, 3},
+                      HeadCase{Preset::Dadf}, HeadCase{Preset::Lgfdr},
+                      HeadCase{Preset::Lgfdr, HeadOptions().flowInput, HeadOptions().flowScales,
+                               3}),
     [](const ::testing::TestParamInfo<HeadCase>& param) {
         std::string name = presetName(param.param.preset);
+        if (param.param.contextWindow > 0)
+            name += "_context" + std::to_string(param.param.contextWindow);
         if (param.param.preset != Preset::Lgnf)
             return name;
         if (param.param.flowScales.size() == 1)
