@@ -32,13 +32,39 @@ double meanInImagePixelAUROC(const std::vector<const ScoredSample*>& group)
     double sum = 0;
     int images = 0;
     for (const ScoredSample* r : group) {
-        const double auroc = inImagePixelAUROC(*r);
+        const double auroc = r->inImagePixelAUROC;
         if (!std::isnan(auroc)) {
             sum += auroc;
             ++images;
         }
     }
     return images > 0 ? sum / images : kNaN;
+}
+
+double pixelAUROCAgainstGoodImages(const std::vector<const ScoredSample*>& group)
+{
+    // A defective image enters as one row of its defect pixels' values under an all-defect mask,
+    // so its good pixels take no part; a good image enters whole under an empty mask.
+    std::vector<cv::Mat> maps, masks;
+    for (const ScoredSample* r : group) {
+        if (!r->sample.isAnomalous) {
+            maps.push_back(r->anomalyMap);
+            masks.push_back(cv::Mat::zeros(r->anomalyMap.size(), CV_8U));
+            continue;
+        }
+        const int defectPixels = r->truth.empty() ? 0 : cv::countNonZero(r->truth);
+        if (defectPixels == 0)
+            continue;
+        cv::Mat values(1, defectPixels, CV_32F);
+        int k = 0;
+        for (int y = 0; y < r->truth.rows; ++y)
+            for (int x = 0; x < r->truth.cols; ++x)
+                if (r->truth.at<uchar>(y, x))
+                    values.at<float>(k++) = r->anomalyMap.at<float>(y, x);
+        maps.push_back(values);
+        masks.push_back(cv::Mat(values.size(), CV_8U, cv::Scalar(255)));
+    }
+    return cv::anomaly::pixelAUROC(maps, masks);
 }
 
 GroupMetrics metricsOf(const std::string& name, const std::vector<const ScoredSample*>& group,
@@ -59,6 +85,7 @@ GroupMetrics metricsOf(const std::string& name, const std::vector<const ScoredSa
     m.imageF1 = bothClasses ? cv::anomaly::imageF1Max(scores, labels) : missingF1();
 
     m.pixelAUROC = m.pixelAP = m.aupro = m.inImagePixelAUROC = m.auspro = kNaN;
+    m.pixelAUROCAgainstGoodImages = kNaN;
     m.pixelF1 = missingF1();
     if (!testSet.hasMasks || !bothClasses)
         return m;
@@ -79,6 +106,7 @@ GroupMetrics metricsOf(const std::string& name, const std::vector<const ScoredSa
     m.pixelF1 = pixel.f1Max;
     m.aupro = cv::anomaly::pixelAUPRO(maps, masks, 0.3);
     m.inImagePixelAUROC = meanInImagePixelAUROC(group);
+    m.pixelAUROCAgainstGoodImages = pixelAUROCAgainstGoodImages(group);
 
     if (testSet.layout == cv::anomaly::DATASET_MVTEC_LOCO) {
         std::vector<cv::Mat> defectMasks;
@@ -147,17 +175,6 @@ double percentile(std::vector<double> values, double q)
 
 }  // namespace
 
-double inImagePixelAUROC(const ScoredSample& result)
-{
-    if (result.truth.empty())
-        return kNaN;
-    const int defectPixels = cv::countNonZero(result.truth);
-    if (defectPixels == 0 || size_t(defectPixels) == result.truth.total())
-        return kNaN;
-    return cv::anomaly::pixelAUROC(std::vector<cv::Mat>{result.anomalyMap},
-                                   std::vector<cv::Mat>{result.truth});
-}
-
 std::vector<GroupMetrics> computeGroupMetrics(const std::vector<ScoredSample>& results,
                                               const cv::anomaly::TestSet& testSet)
 {
@@ -205,20 +222,21 @@ std::string formatTable(const std::vector<GroupMetrics>& groups, const LatencySu
         nameWidth = std::max(nameWidth, g.name.size());
     std::ostringstream out;
     char line[512];
-    std::snprintf(line, sizeof line, "%-*s %5s %5s %9s %9s %7s %8s %8s %8s %9s%s\n", int(nameWidth),
-                  "defect", "good", "NG", "img AUROC", "pix AUROC", "AUPRO", "pix AP", "img F1",
-                  "pix F1", "in-image", withSpro ? "  sPRO.05" : "");
+    std::snprintf(line, sizeof line, "%-*s %5s %5s %9s %9s %7s %8s %8s %8s %9s %9s%s\n",
+                  int(nameWidth), "defect", "good", "NG", "img AUROC", "pix AUROC", "AUPRO",
+                  "pix AP", "img F1", "pix F1", "vs good", "in-image", withSpro ? "  sPRO.05" : "");
     out << line;
-    const std::string rule(nameWidth + 83 + (withSpro ? 9 : 0), '-');
+    const std::string rule(nameWidth + 93 + (withSpro ? 9 : 0), '-');
     out << rule << "\n";
     for (const GroupMetrics& g : groups) {
         if (g.name == "overall")
             out << rule << "\n";
-        std::snprintf(line, sizeof line, "%-*s %5d %5d %9s %9s %7s %8s %8s %8s %9s", int(nameWidth),
-                      g.name.c_str(), g.goodImages, g.anomalousImages, number(g.imageAUROC).c_str(),
-                      number(g.pixelAUROC).c_str(), number(g.aupro).c_str(),
-                      number(g.pixelAP).c_str(), number(g.imageF1.f1).c_str(),
-                      number(g.pixelF1.f1).c_str(), number(g.inImagePixelAUROC).c_str());
+        std::snprintf(
+            line, sizeof line, "%-*s %5d %5d %9s %9s %7s %8s %8s %8s %9s %9s", int(nameWidth),
+            g.name.c_str(), g.goodImages, g.anomalousImages, number(g.imageAUROC).c_str(),
+            number(g.pixelAUROC).c_str(), number(g.aupro).c_str(), number(g.pixelAP).c_str(),
+            number(g.imageF1.f1).c_str(), number(g.pixelF1.f1).c_str(),
+            number(g.pixelAUROCAgainstGoodImages).c_str(), number(g.inImagePixelAUROC).c_str());
         out << line;
         if (withSpro) {
             std::snprintf(line, sizeof line, "  %7s", number(g.auspro).c_str());
@@ -261,6 +279,7 @@ std::string formatJson(const RunDescription& run, const std::vector<GroupMetrics
             << ", \"pixel_ap\": " << jsonNumber(g.pixelAP)
             << ", \"pixel_f1max\": " << jsonNumber(g.pixelF1.f1)
             << ", \"pixel_f1max_threshold\": " << jsonNumber(g.pixelF1.threshold)
+            << ", \"pixel_auroc_vs_good_images\": " << jsonNumber(g.pixelAUROCAgainstGoodImages)
             << ", \"in_image_pixel_auroc\": " << jsonNumber(g.inImagePixelAUROC)
             << ", \"auc_spro_0.05\": " << jsonNumber(g.auspro) << "}"
             << (i + 1 < groups.size() ? "," : "") << "\n";
@@ -273,7 +292,7 @@ std::string formatJson(const RunDescription& run, const std::vector<GroupMetrics
                 << ", \"defect\": " << jsonString(r.sample.defectType)
                 << ", \"score\": " << jsonNumber(r.score);
             if (withOutline)
-                out << ", \"in_image_pixel_auroc\": " << jsonNumber(inImagePixelAUROC(r));
+                out << ", \"in_image_pixel_auroc\": " << jsonNumber(r.inImagePixelAUROC);
             out << "}";
         }
         out << "],\n";
@@ -299,25 +318,23 @@ std::string formatCsv(const std::vector<GroupMetrics>& groups)
     std::ostringstream out;
     out << "defect,good_images,anomalous_images,image_auroc,image_ap,image_f1max,"
            "image_f1max_threshold,pixel_auroc,aupro_0.3,pixel_ap,pixel_f1max,"
-           "pixel_f1max_threshold,in_image_pixel_auroc,auc_spro_0.05\n";
+           "pixel_f1max_threshold,pixel_auroc_vs_good_images,in_image_pixel_auroc,auc_spro_0.05\n";
     for (const GroupMetrics& g : groups)
         out << csvField(g.name) << "," << g.goodImages << "," << g.anomalousImages << ","
             << field(g.imageAUROC) << "," << field(g.imageAP) << "," << field(g.imageF1.f1) << ","
             << field(g.imageF1.threshold) << "," << field(g.pixelAUROC) << "," << field(g.aupro)
             << "," << field(g.pixelAP) << "," << field(g.pixelF1.f1) << ","
-            << field(g.pixelF1.threshold) << "," << field(g.inImagePixelAUROC) << ","
-            << field(g.auspro) << "\n";
+            << field(g.pixelF1.threshold) << "," << field(g.pixelAUROCAgainstGoodImages) << ","
+            << field(g.inImagePixelAUROC) << "," << field(g.auspro) << "\n";
     return out.str();
 }
 
 WorstCases findWorstCases(const std::vector<ScoredSample>& results, size_t count)
 {
     WorstCases worst;
-    std::vector<double> outline(results.size());
     for (size_t i = 0; i < results.size(); ++i) {
         (results[i].sample.isAnomalous ? worst.misses : worst.falseAlarms).push_back(i);
-        outline[i] = inImagePixelAUROC(results[i]);
-        if (!std::isnan(outline[i]))
+        if (!std::isnan(results[i].inImagePixelAUROC))
             worst.outlines.push_back(i);
     }
     // Stable sorts keep name order among equal values, so reports are reproducible.
@@ -325,8 +342,9 @@ WorstCases findWorstCases(const std::vector<ScoredSample>& results, size_t count
                      [&](size_t a, size_t b) { return results[a].score < results[b].score; });
     std::stable_sort(worst.falseAlarms.begin(), worst.falseAlarms.end(),
                      [&](size_t a, size_t b) { return results[a].score > results[b].score; });
-    std::stable_sort(worst.outlines.begin(), worst.outlines.end(),
-                     [&](size_t a, size_t b) { return outline[a] < outline[b]; });
+    std::stable_sort(worst.outlines.begin(), worst.outlines.end(), [&](size_t a, size_t b) {
+        return results[a].inImagePixelAUROC < results[b].inImagePixelAUROC;
+    });
     for (std::vector<size_t>* list : {&worst.misses, &worst.falseAlarms, &worst.outlines})
         list->resize(std::min(count, list->size()));
     return worst;

@@ -24,6 +24,11 @@ struct GroupMetrics
     whose mask holds both defect and good pixels): whether the map outlines a defect within its own
     image, whatever its level against other images. */
     double inImagePixelAUROC = 0;
+    /** Pixel AUROC of the group's defect pixels against the pixels of its good images alone: the
+    other question pooled pixel AUROC mixes in, whether a defect's map rises above defect-free
+    parts. Pooled pixel AUROC is the average of this and of the same figure against the good pixels
+    of the defective images, weighted by the two pixel counts. */
+    double pixelAUROCAgainstGoodImages = 0;
     cv::anomaly::F1Max pixelF1;
     double auspro = 0;  //!< MVTec LOCO only, integrated to FPR 0.05
 };
@@ -46,10 +51,6 @@ std::string formatTable(const std::vector<GroupMetrics>& groups, const LatencySu
 
 /** @brief One CSV row per group, one column per metric (empty where not applicable). */
 std::string formatCsv(const std::vector<GroupMetrics>& groups);
-
-/** @brief Pixel AUROC of one image's map against its own mask; NaN when the image has no mask or
-its mask holds one class only. */
-double inImagePixelAUROC(const ScoredSample& result);
 
 /** @brief Indices into the results of the cases a report shows, worst first. */
 struct WorstCases

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -50,6 +51,17 @@ void readTruth(const cv::anomaly::DatasetSample& sample, cv::Size imageSize, boo
     }
 }
 
+double inImagePixelAUROC(const cv::Mat& anomalyMap, const cv::Mat& truth)
+{
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    if (truth.empty())
+        return nan;
+    const int defectPixels = cv::countNonZero(truth);
+    if (defectPixels == 0 || size_t(defectPixels) == truth.total())
+        return nan;
+    return cv::anomaly::pixelAUROC(std::vector<cv::Mat>{anomalyMap}, std::vector<cv::Mat>{truth});
+}
+
 std::vector<ScoredSample> scoreTestSet(const std::string& modelPath,
                                        const cv::anomaly::TestSet& testSet, int threads)
 {
@@ -83,6 +95,7 @@ std::vector<ScoredSample> scoreTestSet(const std::string& modelPath,
                                   .count();
                 r.score = result.score;
                 r.anomalyMap = result.anomalyMap;
+                r.inImagePixelAUROC = inImagePixelAUROC(r.anomalyMap, r.truth);
             } catch (const cv::Exception& e) {
                 // e.what() spans several lines (file, line, function); the message alone is one.
                 std::lock_guard<std::mutex> lock(errorMutex);

@@ -6,6 +6,7 @@
 
 #include <opencv2/anomaly.hpp>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,14 @@ struct ScoredSample
     cv::Mat truth;                 //!< CV_8U 0/255 union of the ground-truth masks; empty when none
     std::vector<cv::Mat> defects;  //!< MVTec LOCO: one raw mask per defect (pixel value kept)
     double latencyMs = 0;          //!< time of detect() alone
+    /** Pixel AUROC of the map against this image's own mask (NaN without a mask holding both
+    classes), computed once here because the report, the worst cases and the figure all use it. */
+    double inImagePixelAUROC = std::numeric_limits<double>::quiet_NaN();
 };
+
+/** @brief Pixel AUROC of one image's map against its own mask; NaN when the mask is empty or
+holds one class only. */
+double inImagePixelAUROC(const cv::Mat& anomalyMap, const cv::Mat& truth);
 
 /** @brief Loads one image for the detector (any depth/channels imread gives).
 @throws std::runtime_error naming the file when it cannot be read. */

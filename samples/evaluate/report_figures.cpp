@@ -269,7 +269,7 @@ cv::Mat drawWorstCasesGrid(const std::vector<ScoredSample>& results, const Worst
         const std::filesystem::path p(r.sample.imagePath);
         return "#" + std::to_string(rank + 1) + "  " + r.sample.defectType + "/" +
                p.filename().string() + "   score " + formatValue("%.4g", r.score) +
-               (withOutline ? "   in-image pixel AUROC " + formatValue("%.3f", inImagePixelAUROC(r))
+               (withOutline ? "   in-image pixel AUROC " + formatValue("%.3f", r.inImagePixelAUROC)
                             : "   (image threshold " + formatValue("%.4g", imageThreshold) + ")");
     };
     auto section = [&](const std::string& title, const std::vector<size_t>& indices,

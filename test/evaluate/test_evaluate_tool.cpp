@@ -120,6 +120,11 @@ TEST_F(EvaluateTool, metrics_match_hand_computed_values)
     // Pooled over the group, the unseen 100 sit below all 3 x 3072 pixels of the brighter good
     // images: (100 x 12088 + 100 x 2832 / 2) / (200 x 12088), less a little for the rim.
     EXPECT_NEAR(groupNumber(json, "zone", "pixel_auroc"), 0.5 + 1416.0 / (2 * 12088), 0.002);
+    // Against the good images' pixels alone (3 x 3072 at 10, 20, 30 / 255): the square's 100
+    // pixels beat them all, the unseen 100 (5 / 255, far from the square's rim) lose to all: 0.5
+    // exactly; for "spot" only the square counts: 1.
+    EXPECT_NEAR(groupNumber(json, "zone", "pixel_auroc_vs_good_images"), 0.5, 1e-9);
+    EXPECT_NEAR(groupNumber(json, "spot", "pixel_auroc_vs_good_images"), 1.0, 1e-9);
     // Worst outlines, worst first: zone/0 (0.75), then spot/0 (1); spot/1's empty mask has none.
     const size_t listStart = json.find("\"worst_outlines\"");
     ASSERT_NE(listStart, std::string::npos);
