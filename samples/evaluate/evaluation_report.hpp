@@ -25,9 +25,9 @@ struct GroupMetrics
     image, whatever its level against other images. */
     double inImagePixelAUROC = 0;
     /** Pixel AUROC of the group's defect pixels against the pixels of its good images alone: the
-    other question pooled pixel AUROC mixes in, whether a defect's map rises above defect-free
-    parts. Pooled pixel AUROC is the average of this and of the same figure against the good pixels
-    of the defective images, weighted by the two pixel counts. */
+    other question pooled pixel AUROC mixes in, whether a defect's map rises above the maps of
+    defect-free images. Pooled pixel AUROC is the average of this and of the same figure against
+    the good pixels of the defective images, weighted by the two pixel counts. */
     double pixelAUROCAgainstGoodImages = 0;
     cv::anomaly::F1Max pixelF1;
     double auspro = 0;  //!< MVTec LOCO only, integrated to FPR 0.05
