@@ -109,12 +109,14 @@ HeadOutput StandardizedHeadImpl::forward(const std::vector<torch::Tensor>& featu
 {
     const auto standardized = standardizeFeatures(features);
     HeadOutput out = inner_->forward(standardized);
-    out.anomalyMap = (out.anomalyMap + mapShift_[0]) * mapScale_[0];
-    out.localMap = (out.localMap + mapShift_[1]) * mapScale_[1];
-    out.globalMap = (out.globalMap + mapShift_[2]) * mapScale_[2];
+    const auto standardizeMap = [&](const torch::Tensor& map, size_t k) {
+        return (map + mapShift_[k]) * mapScale_[k];
+    };
+    out.anomalyMap = standardizeMap(out.anomalyMap, 0);
+    out.localMap = standardizeMap(out.localMap, 1);
+    out.globalMap = standardizeMap(out.globalMap, 2);
     if (context_)
-        out.anomalyMap =
-            out.anomalyMap + (context_->forward(standardized[2]) + mapShift_[3]) * mapScale_[3];
+        out.anomalyMap = out.anomalyMap + standardizeMap(context_->forward(standardized[2]), 3);
     return out;
 }
 

@@ -44,12 +44,13 @@ double meanInImagePixelAUROC(const std::vector<const ScoredSample*>& group)
 double pixelAUROCAgainstGoodImages(const std::vector<const ScoredSample*>& group)
 {
     // A defective image enters as one row of its defect pixels' values under an all-defect mask,
-    // so its good pixels take no part; a good image enters whole under an empty mask.
+    // so its good pixels take no part; a good image enters whole with its own mask (empty or all
+    // zero: all good).
     std::vector<cv::Mat> maps, masks;
     for (const ScoredSample* r : group) {
         if (!r->sample.isAnomalous) {
             maps.push_back(r->anomalyMap);
-            masks.push_back(cv::Mat::zeros(r->anomalyMap.size(), CV_8U));
+            masks.push_back(r->truth);
             continue;
         }
         const int defectPixels = r->truth.empty() ? 0 : cv::countNonZero(r->truth);
