@@ -76,8 +76,15 @@ onnx::AttributeProto attrString(const std::string& name, const std::string& valu
 
 ConvolutionNode convolutionNode(int64_t inChannels, int64_t outChannels, int64_t group,
                                 int64_t kernelH, int64_t kernelW, int64_t stride,
-                                const std::vector<int64_t>& pads)
+                                const std::vector<int64_t>& pads, int64_t dilation)
 {
+    if (dilation > 1)
+        return {"Conv",
+                "",
+                {attrInts("kernel_shape", {kernelH, kernelW}),
+                 attrInts("strides", {stride, stride}), attrInts("pads", pads),
+                 attrInt("group", group), attrInts("dilations", {dilation, dilation})},
+                false};
     if (group > 1 && group == inChannels && outChannels == group)
         // Not ONNX Conv's "strides"/"pads": OpenCV's importer renames and reinterprets those.
         return {kDepthwiseConvOp,

@@ -67,14 +67,14 @@ std::string GraphEmitter::pointwise(const std::string& x, const torch::Tensor& w
 }
 
 std::string GraphEmitter::conv(const std::string& x, const torch::Tensor& weight,
-                               const torch::Tensor& bias, int64_t group)
+                               const torch::Tensor& bias, int64_t group, int64_t dilation)
 {
     const Shape& in = shape(x);
-    const int64_t k = weight.size(2), pad = k / 2;
+    const int64_t k = weight.size(2), pad = dilation * (k / 2);
     if (weight.size(1) * group != in[1])
         throw std::logic_error("conv: weight does not match input channels");
     const anomaly_export::ConvolutionNode node = anomaly_export::convolutionNode(
-        in[1], weight.size(0), group, k, k, 1, {pad, pad, pad, pad});
+        in[1], weight.size(0), group, k, k, 1, {pad, pad, pad, pad}, dilation);
     std::vector<std::string> inputs{x, constant("w", weight)};
     if (bias.defined())
         inputs.push_back(constant("b", bias));

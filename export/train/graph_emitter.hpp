@@ -50,9 +50,9 @@ public:
     /** 1x1 Conv: weight [out, in], bias [out] or undefined. */
     std::string pointwise(const std::string& x, const torch::Tensor& weight,
                           const torch::Tensor& bias);
-    /** General Conv: weight [out, in/group, k, k], stride 1, same padding. */
+    /** General Conv: weight [out, in/group, k, k], stride 1, same padding (dilation * (k / 2)). */
     std::string conv(const std::string& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                     int64_t group);
+                     int64_t group, int64_t dilation = 1);
     /** org.opencv.anomaly.LayerNorm over channels. */
     std::string layerNorm(const std::string& x, const torch::Tensor& gamma,
                           const torch::Tensor& beta, double epsilon);

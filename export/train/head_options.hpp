@@ -84,6 +84,9 @@ struct HeadOptions
     /** Every preset: cells of the stride-16 grid (odd) over which a ContextMap averages the
     features before its Gaussian per position; its map is added to the anomaly map. 0: none. */
     int64_t contextWindow = 0;
+    /** Every preset: a SegmentationHead on the stride-16 features, trained after the head on
+    synthetic defects; its map is added to the anomaly map. */
+    bool segmentation = false;
 };
 
 HeadOptions defaultHeadOptions(Preset preset, ModelSize size);

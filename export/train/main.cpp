@@ -6,6 +6,7 @@
 #include "model_export.hpp"
 #include "standardized_head.hpp"
 #include "statistics_score.hpp"
+#include "synthetic_defect_set.hpp"
 #include "tool_main.hpp"
 #include "trainer.hpp"
 
@@ -51,6 +52,11 @@ CommandLine makeCommandLine()
          {"context-window", std::to_string(HeadOptions().contextWindow),
           "cells of the stride-16 grid (odd) over which a context map averages the features "
           "before its Gaussian per position, added to the anomaly map; 0: none"},
+         {"synthetic-defects", "0",
+          "synthetic defects per training image (bands and blobs pasted from other training "
+          "images) on which a segmentation head learns to mark regions unlike their "
+          "surroundings; its map is added to the anomaly map; 0: none"},
+         {"segmentation-epochs", "24", "epochs of the segmentation head (>= 1)"},
          {"image-size", "", "input size in pixels (>= 16; default: the backbone's)"},
          {"epochs", "", "training epochs (>= 1; default 12 for lgfdr, 8 otherwise)"},
          {"batch", "8", "images per training step (>= 1)"},
@@ -108,6 +114,10 @@ int run(const CommandLine& cli)
     const int contextWindow = cli.getInt("context-window", 0);
     if (contextWindow % 2 == 0 && contextWindow != 0)
         throw UsageError("--context-window must be 0 or odd");
+    const int syntheticDefects = cli.getInt("synthetic-defects", 0);
+    const int segmentationEpochs = cli.getInt("segmentation-epochs", 1);
+    if (cli.has("segmentation-epochs") && syntheticDefects == 0)
+        throw UsageError("--segmentation-epochs needs --synthetic-defects");
     const int threads = cli.getInt("threads", 1);
     const int epochs =
         cli.has("epochs") ? cli.getInt("epochs", 1) : (preset == Preset::Lgfdr ? 12 : 8);
@@ -167,6 +177,7 @@ int run(const CommandLine& cli)
     headOptions.flowInput = flowInput;
     headOptions.flowScales = flowScales;
     headOptions.contextWindow = contextWindow;
+    headOptions.segmentation = syntheticDefects > 0;
     auto head = makeStandardizedHead(headOptions, backbone.geometry);
     head->fitFeatureStatistics(features);
     const double flops = headFlops(*head, backbone.geometry);
@@ -194,12 +205,50 @@ int run(const CommandLine& cli)
     std::signal(SIGINT, onSignal);
     std::signal(SIGTERM, onSignal);
     const TrainResult trained = trainHead(*head, features, train);
-    if (trained.stopped) {
+    const auto reportStop = [](const std::string& checkpoint) {
         std::fprintf(stderr,
                      "anomaly_train: stopped by signal; checkpoint %s written, no model "
                      "written (rerun with --resume to continue)\n",
-                     train.checkpointPath.c_str());
+                     checkpoint.c_str());
         return 130;
+    };
+    if (trained.stopped)
+        return reportStop(train.checkpointPath);
+    TrainOptions segmentationTrain = train;
+    double segmentationSeconds = 0, segmentationLoss = 0;
+    if (head->segmentation()) {
+        segmentationTrain.epochs = segmentationEpochs;
+        segmentationTrain.batch = 32;
+        segmentationTrain.weightDecay = 1e-4;
+        segmentationTrain.checkpointPath = train.checkpointPath + ".segmentation";
+        // Without the epochs, as the head's: a stopped run may be resumed with another budget.
+        segmentationTrain.runSignature =
+            train.runSignature + "/synthetic=" + std::to_string(syntheticDefects);
+        // The head's checkpoint may be complete while the segmentation head's was never written.
+        segmentationTrain.resume =
+            train.resume && cv::utils::fs::exists(segmentationTrain.checkpointPath);
+        segmentationTrain.progressLabel = "segment";
+        const SyntheticDefectSet defects =
+            makeSyntheticDefectSet(backbone, trainPaths, syntheticDefects, uint64_t(seed), !quiet);
+        // The clean training images too, all of whose cells are defect-free.
+        const std::vector<torch::Tensor> data{
+            torch::cat({defects.features, features[2]}),
+            torch::cat({defects.targets, torch::zeros({features[2].size(0), 1, features[2].size(2),
+                                                       features[2].size(3)})})};
+        torch::manual_seed(uint64_t(seed) + 1);
+        const TrainResult segmented = trainModule(
+            *head->segmentation(), data,
+            [&head](const std::vector<torch::Tensor>& rows) {
+                // Horizontal flips: defects enter from either side.
+                if (torch::rand({1}).item<float>() < 0.5f)
+                    return head->segmentationLoss(rows[0].flip({3}), rows[1].flip({3}));
+                return head->segmentationLoss(rows[0], rows[1]);
+            },
+            segmentationTrain);
+        if (segmented.stopped)
+            return reportStop(segmentationTrain.checkpointPath);
+        segmentationSeconds = segmented.seconds;
+        segmentationLoss = segmented.lastEpochLoss;
     }
     head->fitMapStatistics(features, batch);
     head->eval();
@@ -285,6 +334,11 @@ int run(const CommandLine& cli)
     if (statistics)
         summary << ",\"statistics_shrinkage\":" << formatFloat(shrinkage);
     summary << ",\"context_window\":" << contextWindow;
+    if (head->segmentation())
+        summary << ",\"synthetic_defects\":" << syntheticDefects
+                << ",\"segmentation_epochs\":" << segmentationEpochs
+                << ",\"segmentation_seconds\":" << formatFloat(segmentationSeconds)
+                << ",\"segmentation_loss\":" << formatFloat(segmentationLoss);
     if (preset == Preset::Lgnf)
         summary << ",\"flow_input\":\"" << flowInputName(flowInput) << "\",\"flow_scales\":\""
                 << flowScalesName(flowScales) << "\"";
@@ -292,6 +346,8 @@ int run(const CommandLine& cli)
     setMeta("anomaly.training.summary", summary.str());
     builder->save(outPath);
     std::remove(train.checkpointPath.c_str());
+    if (head->segmentation())
+        std::remove(segmentationTrain.checkpointPath.c_str());
     std::fprintf(stderr, "wrote %s: image threshold %s, pixel threshold %s (%s), trained %.0f s\n",
                  outPath.c_str(), formatFloat(cal.imageThreshold).c_str(),
                  formatFloat(cal.pixelThreshold).c_str(), cal.method.c_str(), trained.seconds);

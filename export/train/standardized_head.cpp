@@ -1,6 +1,7 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "standardized_head.hpp"
 
+#include <stdexcept>
 #include <string>
 
 namespace anomaly_train {
@@ -19,7 +20,8 @@ torch::Tensor safeStd(const torch::Tensor& variance)
 }  // namespace
 
 StandardizedHeadImpl::StandardizedHeadImpl(std::shared_ptr<AnomalyHeadImpl> inner,
-                                           const HeadGeometry& geometry, int64_t contextWindow)
+                                           const HeadGeometry& geometry, int64_t contextWindow,
+                                           bool segmentation)
     : inner_(register_module("inner", std::move(inner)))
 {
     for (int s = 0; s < 3; ++s) {
@@ -33,7 +35,11 @@ StandardizedHeadImpl::StandardizedHeadImpl(std::shared_ptr<AnomalyHeadImpl> inne
         context_ = register_module(
             "context", ContextMap(geometry.channels[2], geometry.heights[2], geometry.widths[2],
                                   contextWindow, geometry.upFactor(2)));
-    const size_t maps = context_ ? 4 : 3;
+    if (segmentation)
+        segmentation_ = register_module("segmentation",
+                                        SegmentationHead(geometry.channels[2], geometry.heights[2],
+                                                         geometry.widths[2], geometry.upFactor(2)));
+    const size_t maps = 3 + (context_ ? 1 : 0) + (segmentation_ ? 1 : 0);
     const std::vector<int64_t> mapShape{1, 1, geometry.mapHeight(), geometry.mapWidth()};
     for (size_t k = 0; k < maps; ++k) {
         const auto name = std::to_string(k);
@@ -65,14 +71,24 @@ std::vector<torch::Tensor> StandardizedHeadImpl::rawMaps(
     std::vector<torch::Tensor> maps{out.anomalyMap, out.localMap, out.globalMap};
     if (context_)
         maps.push_back(context_->forward(standardized[2]));
+    if (segmentation_)
+        maps.push_back(segmentation_->forward(standardized[2]));
     return maps;
+}
+
+torch::Tensor StandardizedHeadImpl::segmentationLoss(const torch::Tensor& features,
+                                                     const torch::Tensor& targets)
+{
+    if (!segmentation_)
+        throw std::logic_error("segmentationLoss: the head has no segmentation head");
+    return segmentation_->loss((features + featureShift_[2]) * featureScale_[2], targets);
 }
 
 void StandardizedHeadImpl::fitMapStatistics(const std::vector<torch::Tensor>& features,
                                             int64_t batch)
 {
     torch::NoGradGuard noGrad;
-    inner_->eval();
+    eval();
     const int64_t count = features.front().size(0);
     std::vector<torch::Tensor> sum(mapShift_.size()), sumSquares(mapShift_.size());
     for (int64_t begin = 0; begin < count; begin += batch) {
@@ -115,8 +131,12 @@ HeadOutput StandardizedHeadImpl::forward(const std::vector<torch::Tensor>& featu
     out.anomalyMap = standardizeMap(out.anomalyMap, 0);
     out.localMap = standardizeMap(out.localMap, 1);
     out.globalMap = standardizeMap(out.globalMap, 2);
+    size_t k = 3;
     if (context_)
-        out.anomalyMap = out.anomalyMap + standardizeMap(context_->forward(standardized[2]), 3);
+        out.anomalyMap = out.anomalyMap + standardizeMap(context_->forward(standardized[2]), k++);
+    if (segmentation_)
+        out.anomalyMap =
+            out.anomalyMap + standardizeMap(segmentation_->forward(standardized[2]), k);
     return out;
 }
 
@@ -141,15 +161,21 @@ ExportedMaps StandardizedHeadImpl::exportGraph(GraphEmitter& g,
     maps.anomalyMap = standardizeMap(maps.anomalyMap, 0);
     maps.localMap = standardizeMap(maps.localMap, 1);
     maps.globalMap = standardizeMap(maps.globalMap, 2);
+    size_t k = 3;
     if (context_)
         maps.anomalyMap = g.binary("Add", maps.anomalyMap,
-                                   standardizeMap(context_->exportGraph(g, standardized[2]), 3));
+                                   standardizeMap(context_->exportGraph(g, standardized[2]), k++));
+    if (segmentation_)
+        maps.anomalyMap =
+            g.binary("Add", maps.anomalyMap,
+                     standardizeMap(segmentation_->exportGraph(g, standardized[2]), k));
     return maps;
 }
 
 StandardizedHead makeStandardizedHead(const HeadOptions& options, const HeadGeometry& geometry)
 {
-    return StandardizedHead(makeHead(options, geometry), geometry, options.contextWindow);
+    return StandardizedHead(makeHead(options, geometry), geometry, options.contextWindow,
+                            options.segmentation);
 }
 
 }  // namespace anomaly_train

@@ -5,6 +5,7 @@
 
 #include "context_map.hpp"
 #include "heads.hpp"
+#include "segmentation_head.hpp"
 
 #include <torch/torch.h>
 
@@ -24,20 +25,29 @@ namespace anomaly_train {
  *    score;
  *  - with a context window (HeadOptions::contextWindow), a ContextMap of the standardised
  *    stride-16 features, standardised per position the same way, is added to the anomaly map
- *    (not to the local and global maps, which stay the branches' own).
+ *    (not to the local and global maps, which stay the branches' own);
+ *  - with a segmentation head (HeadOptions::segmentation), its logits of the standardised
+ *    stride-16 features, standardised per position the same way, are added to the anomaly map too.
  * Until fitted, all are the identity. The statistics are buffers: they are saved in checkpoints
  * and exported as constant Add and Mul nodes. */
 class StandardizedHeadImpl : public AnomalyHeadImpl
 {
 public:
-    /** contextWindow 0: no context map. */
+    /** contextWindow 0: no context map; segmentation: a SegmentationHead. */
     StandardizedHeadImpl(std::shared_ptr<AnomalyHeadImpl> inner, const HeadGeometry& geometry,
-                         int64_t contextWindow);
+                         int64_t contextWindow, bool segmentation = false);
 
     /** Feature statistics; call before training. */
     void fitFeatureStatistics(const std::vector<torch::Tensor>& features) override;
     /** Map statistics of the trained head (eval mode) over the training features, in batches. */
     void fitMapStatistics(const std::vector<torch::Tensor>& features, int64_t batch);
+
+    /** Null without one. Trained after the inner head (fitFeatureStatistics first), on
+    segmentationLoss(). */
+    SegmentationHead segmentation() const { return segmentation_; }
+    /** The segmentation head's loss on raw stride-16 features [N, C, h, w] (standardised here)
+    against per-cell defect fractions [N, 1, h, w]. */
+    torch::Tensor segmentationLoss(const torch::Tensor& features, const torch::Tensor& targets);
 
     HeadOutput forward(const std::vector<torch::Tensor>& features) override;
     ExportedMaps exportGraph(GraphEmitter& g, const std::vector<std::string>& features) override;
@@ -46,19 +56,20 @@ private:
     std::vector<torch::Tensor> standardizeFeatures(
         const std::vector<torch::Tensor>& features) const;
 
-    /** The inner head's three maps, then the context map where there is one. */
+    /** The inner head's three maps, then the context and segmentation maps where there are. */
     std::vector<torch::Tensor> rawMaps(const std::vector<torch::Tensor>& standardized);
 
     std::shared_ptr<AnomalyHeadImpl> inner_;
     ContextMap context_{nullptr};
+    SegmentationHead segmentation_{nullptr};
     std::array<torch::Tensor, 3> featureShift_, featureScale_;  // [1, C_s, 1, 1]
-    // [1, 1, h, w]: anomaly, local, global (and context where there is one)
+    // [1, 1, h, w]: anomaly, local, global (then context and segmentation where there are)
     std::vector<torch::Tensor> mapShift_, mapScale_;
 };
 TORCH_MODULE(StandardizedHead);
 
-/** makeHead() wrapped in a StandardizedHead with options.contextWindow: what the training tool
-trains and exports. */
+/** makeHead() wrapped in a StandardizedHead with options.contextWindow and options.segmentation:
+what the training tool trains and exports. */
 StandardizedHead makeStandardizedHead(const HeadOptions& options, const HeadGeometry& geometry);
 
 }  // namespace anomaly_train

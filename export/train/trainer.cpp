@@ -22,13 +22,14 @@ std::atomic<bool>& stopRequested()
 
 namespace {
 
-void saveCheckpoint(const std::string& path, AnomalyHeadImpl& head, torch::optim::Adam& optimizer,
-                    int epochsDone, int stepInEpoch, const std::string& signature)
+void saveCheckpoint(const std::string& path, torch::nn::Module& module,
+                    torch::optim::Adam& optimizer, int epochsDone, int stepInEpoch,
+                    const std::string& signature)
 {
-    torch::serialize::OutputArchive archive, headArchive, optimizerArchive;
-    head.save(headArchive);
+    torch::serialize::OutputArchive archive, moduleArchive, optimizerArchive;
+    module.save(moduleArchive);
     optimizer.save(optimizerArchive);
-    archive.write("head", headArchive);
+    archive.write("head", moduleArchive);
     archive.write("optimizer", optimizerArchive);
     archive.write("epochs_done", torch::tensor(int64_t(epochsDone)));
     archive.write("step_in_epoch", torch::tensor(int64_t(stepInEpoch)));
@@ -43,10 +44,10 @@ void saveCheckpoint(const std::string& path, AnomalyHeadImpl& head, torch::optim
 }
 
 /** Restores a checkpoint; returns {epochs done, steps done in the next epoch}. */
-std::pair<int, int> loadCheckpoint(const std::string& path, AnomalyHeadImpl& head,
+std::pair<int, int> loadCheckpoint(const std::string& path, torch::nn::Module& module,
                                    torch::optim::Adam& optimizer, const std::string& signature)
 {
-    torch::serialize::InputArchive archive, headArchive, optimizerArchive;
+    torch::serialize::InputArchive archive, moduleArchive, optimizerArchive;
     try {
         archive.load_from(path);
     } catch (const c10::Error&) {
@@ -57,9 +58,9 @@ std::pair<int, int> loadCheckpoint(const std::string& path, AnomalyHeadImpl& hea
     if (saved.toStringRef() != signature)
         throw std::runtime_error("checkpoint " + path + " belongs to another run (" +
                                  saved.toStringRef() + ")");
-    archive.read("head", headArchive);
+    archive.read("head", moduleArchive);
     archive.read("optimizer", optimizerArchive);
-    head.load(headArchive);
+    module.load(moduleArchive);
     optimizer.load(optimizerArchive);
     torch::Tensor epochs, step, rng;
     archive.read("epochs_done", epochs);
@@ -88,13 +89,22 @@ std::vector<int64_t> epochOrder(int64_t count, uint64_t seed, int epoch)
 TrainResult trainHead(AnomalyHeadImpl& head, const std::vector<torch::Tensor>& features,
                       const TrainOptions& options)
 {
-    const int64_t count = features.front().size(0);
+    return trainModule(
+        head, features,
+        [&head](const std::vector<torch::Tensor>& batch) { return head.forward(batch).loss; },
+        options);
+}
+
+TrainResult trainModule(torch::nn::Module& module, const std::vector<torch::Tensor>& data,
+                        const BatchLoss& batchLoss, const TrainOptions& options)
+{
+    const int64_t count = data.front().size(0);
     if (count == 0)
         throw std::runtime_error("no training images");
     const int batch = int(std::min<int64_t>(options.batch, count));
     const int stepsPerEpoch = int((count + batch - 1) / batch);
     torch::optim::Adam optimizer(
-        head.parameters(),
+        module.parameters(),
         torch::optim::AdamOptions(options.learningRate).weight_decay(options.weightDecay));
     int startEpoch = 0, startStep = 0;
     if (!options.checkpointPath.empty())
@@ -104,10 +114,10 @@ TrainResult trainHead(AnomalyHeadImpl& head, const std::vector<torch::Tensor>& f
             throw std::runtime_error("--resume given but no checkpoint at '" +
                                      options.checkpointPath + "'");
         std::tie(startEpoch, startStep) =
-            loadCheckpoint(options.checkpointPath, head, optimizer, options.runSignature);
+            loadCheckpoint(options.checkpointPath, module, optimizer, options.runSignature);
         std::fprintf(stderr, "resuming after epoch %d step %d\n", startEpoch, startStep);
     }
-    head.train();
+    module.train();
     TrainResult result;
     result.epochsDone = startEpoch;
     const auto start = std::chrono::steady_clock::now();
@@ -116,7 +126,7 @@ TrainResult trainHead(AnomalyHeadImpl& head, const std::vector<torch::Tensor>& f
     };
     std::optional<anomaly_samples::ProgressBar> bar;
     if (options.showProgress)
-        bar.emplace("train", long(options.epochs - startEpoch) * long(count), "img");
+        bar.emplace(options.progressLabel, long(options.epochs - startEpoch) * long(count), "img");
     long seen = 0;
     for (int epoch = startEpoch; epoch < options.epochs; ++epoch) {
         const auto order = epochOrder(count, options.seed, epoch);
@@ -128,14 +138,14 @@ TrainResult trainHead(AnomalyHeadImpl& head, const std::vector<torch::Tensor>& f
             const auto index = torch::tensor(
                 std::vector<int64_t>(order.begin() + begin, order.begin() + end), torch::kLong);
             std::vector<torch::Tensor> inputs;
-            for (const auto& f : features)
+            for (const auto& f : data)
                 inputs.push_back(f.index_select(0, index));
             optimizer.zero_grad();
-            const auto out = head.forward(inputs);
-            out.loss.backward();
-            torch::nn::utils::clip_grad_norm_(head.parameters(), 5.0);
+            const auto lossTensor = batchLoss(inputs);
+            lossTensor.backward();
+            torch::nn::utils::clip_grad_norm_(module.parameters(), 5.0);
             optimizer.step();
-            const double loss = out.loss.item<double>();
+            const double loss = lossTensor.item<double>();
             if (!std::isfinite(loss))
                 throw std::runtime_error("training diverged (loss is not finite) at epoch " +
                                          std::to_string(epoch + 1));
@@ -152,7 +162,7 @@ TrainResult trainHead(AnomalyHeadImpl& head, const std::vector<torch::Tensor>& f
                 if (bar)
                     bar->finish();
                 if (!options.checkpointPath.empty())
-                    saveCheckpoint(options.checkpointPath, head, optimizer, epoch, step + 1,
+                    saveCheckpoint(options.checkpointPath, module, optimizer, epoch, step + 1,
                                    options.runSignature);
                 result.stopped = true;
                 result.seconds = elapsedSeconds();
@@ -162,13 +172,13 @@ TrainResult trainHead(AnomalyHeadImpl& head, const std::vector<torch::Tensor>& f
         result.epochsDone = epoch + 1;
         result.lastEpochLoss = steps > 0 ? lossSum / steps : 0;
         if (!options.checkpointPath.empty())
-            saveCheckpoint(options.checkpointPath, head, optimizer, epoch + 1, 0,
+            saveCheckpoint(options.checkpointPath, module, optimizer, epoch + 1, 0,
                            options.runSignature);
     }
     if (bar)
         bar->finish();
     result.seconds = elapsedSeconds();
-    head.eval();
+    module.eval();
     return result;
 }
 

@@ -7,6 +7,7 @@
 #include "heads.hpp"
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@ struct TrainOptions
     /** Identifies preset, size, backbone and data; a checkpoint of another run is refused. */
     std::string runSignature;
     bool showProgress = true;
+    std::string progressLabel = "train";
 };
 
 struct TrainResult
@@ -37,6 +39,15 @@ struct TrainResult
 /** Set from a signal handler; checked after every optimisation step. */
 std::atomic<bool>& stopRequested();
 
+/** The loss of one mini-batch: the rows of every training tensor that the step draws. */
+using BatchLoss = std::function<torch::Tensor(const std::vector<torch::Tensor>& batch)>;
+
+/** Trains `module`'s parameters on mini-batches drawn from `data` (tensors of one leading size)
+with the options' loop, checkpoints and stop handling. A checkpoint holds `module` only. */
+TrainResult trainModule(torch::nn::Module& module, const std::vector<torch::Tensor>& data,
+                        const BatchLoss& loss, const TrainOptions& options);
+
+/** trainModule on the head's own loss over the three feature maps. */
 TrainResult trainHead(AnomalyHeadImpl& head, const std::vector<torch::Tensor>& features,
                       const TrainOptions& options);
 

@@ -51,6 +51,31 @@ int runTool(const std::vector<std::string>& args)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/** Starts the tool, waits (up to 60 s) until `file` exists, then sends SIGTERM. Returns the exit
+status, or -1 when the file never appeared or the tool did not exit normally. */
+int terminateWhenWritten(const std::vector<std::string>& args, const std::string& file)
+{
+    const pid_t pid = ::fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        ::freopen("/dev/null", "w", stderr);
+        std::vector<char*> argv{const_cast<char*>(ANOMALY_TRAIN_TOOL)};
+        for (const auto& a : args)
+            argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        ::execv(ANOMALY_TRAIN_TOOL, argv.data());
+        ::_exit(127);
+    }
+    for (int i = 0; i < 600 && !exists(file); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const bool written = exists(file);
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return written && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 TEST(TrainTool, WritesAModelTheRuntimeLoads)
 {
     Workspace w("cli_model");
@@ -104,6 +129,18 @@ TEST(TrainTool, RejectsBadArgumentsWithAMessage)
                            "--context-window", window}),
                   2)
             << "--context-window '" << window << "'";
+    for (const char* count : {"-1", "x"})
+        EXPECT_EQ(runTool({"--data", "/nonexistent", "--backbone", "x", "--out", "y",
+                           "--synthetic-defects", count}),
+                  2)
+            << "--synthetic-defects '" << count << "'";
+    // Epochs of a segmentation head that is not trained: refused, not ignored.
+    EXPECT_EQ(runTool({"--data", "/nonexistent", "--backbone", "x", "--out", "y",
+                       "--segmentation-epochs", "3"}),
+              2);
+    EXPECT_EQ(runTool({"--data", "/nonexistent", "--backbone", "x", "--out", "y",
+                       "--synthetic-defects", "2", "--segmentation-epochs", "0"}),
+              2);
     EXPECT_NE(runTool({"--data", "/nonexistent", "--backbone", "/nonexistent.onnx", "--out",
                        "/tmp/never.onnx"}),
               0);
@@ -113,24 +150,12 @@ TEST(TrainTool, SigtermWritesACheckpointAndNoModelAndResumeFinishes)
 {
     Workspace w("cli_signal");
     const std::string out = w.dir + "/model.onnx", ckpt = w.dir + "/run.ckpt";
-    const pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        ::freopen("/dev/null", "w", stderr);
-        ::execl(ANOMALY_TRAIN_TOOL, ANOMALY_TRAIN_TOOL, "--data", w.images.c_str(), "--backbone",
-                w.backbone.c_str(), "--out", out.c_str(), "--checkpoint", ckpt.c_str(), "--epochs",
-                "100000", "--threads", "1", "--quiet", (char*)nullptr);
-        ::_exit(127);
-    }
-    // Wait for the first epoch's checkpoint, then stop the run.
-    for (int i = 0; i < 600 && !exists(ckpt); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    ASSERT_TRUE(exists(ckpt));
-    ::kill(pid, SIGTERM);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    ASSERT_TRUE(WIFEXITED(status));
-    EXPECT_NE(WEXITSTATUS(status), 0);
+    // Stopped once the first epoch's checkpoint is written.
+    EXPECT_GT(terminateWhenWritten(
+                  {"--data", w.images, "--backbone", w.backbone, "--out", out, "--checkpoint", ckpt,
+                   "--epochs", "100000", "--threads", "1", "--quiet"},
+                  ckpt),
+              0);
     EXPECT_TRUE(exists(ckpt));
     EXPECT_FALSE(exists(out));
     // Resuming with a small epoch budget that is already reached exports the model.
@@ -138,6 +163,32 @@ TEST(TrainTool, SigtermWritesACheckpointAndNoModelAndResumeFinishes)
                        ckpt, "--epochs", "1", "--threads", "1", "--resume", "--quiet"}),
               0);
     EXPECT_TRUE(exists(out));
+}
+
+TEST(TrainTool, SigtermWhileSegmentingKeepsBothCheckpointsAndResumeFinishes)
+{
+    Workspace w("cli_segment");
+    const std::string out = w.dir + "/model.onnx", ckpt = w.dir + "/run.ckpt",
+                      segmentationCkpt = ckpt + ".segmentation";
+    // The head's single epoch done, stopped once the segmentation head's first epoch is written.
+    EXPECT_GT(
+        terminateWhenWritten({"--data", w.images, "--backbone", w.backbone, "--out", out,
+                              "--checkpoint", ckpt, "--epochs", "1", "--synthetic-defects", "2",
+                              "--segmentation-epochs", "100000", "--threads", "1", "--quiet"},
+                             segmentationCkpt),
+        0);
+    EXPECT_TRUE(exists(ckpt));
+    EXPECT_FALSE(exists(out));
+    EXPECT_EQ(runTool({"--data", w.images, "--backbone", w.backbone, "--out", out, "--checkpoint",
+                       ckpt, "--epochs", "1", "--synthetic-defects", "2", "--segmentation-epochs",
+                       "1", "--threads", "1", "--resume", "--quiet"}),
+              0);
+    ASSERT_TRUE(exists(out));
+    EXPECT_FALSE(exists(ckpt));
+    EXPECT_FALSE(exists(segmentationCkpt));
+    const std::string summary =
+        cv::anomaly::LocalGlobalFlow::create(out)->getMetadata("anomaly.training.summary");
+    EXPECT_NE(summary.find("\"synthetic_defects\":2"), std::string::npos) << summary;
 }
 
 }  // namespace

@@ -58,6 +58,17 @@ TrainedModel trainTiny(const HeadOptions& options, const std::vector<cv::Mat>& i
     t.batch = 4;
     t.showProgress = false;
     trainHead(*head, features, t);
+    if (head->segmentation()) {
+        // Random per-cell targets: parity needs trained, not meaningful, weights.
+        const auto& f = features[2];
+        const std::vector<torch::Tensor> data{f, torch::rand({f.size(0), 1, f.size(2), f.size(3)})};
+        trainModule(
+            *head->segmentation(), data,
+            [&head](const std::vector<torch::Tensor>& b) {
+                return head->segmentationLoss(b[0], b[1]);
+            },
+            t);
+    }
     head->fitMapStatistics(features, 4);
     m.head = head.ptr();
     m.head->eval();
@@ -113,12 +124,14 @@ struct HeadCase
     FlowInput flowInput = HeadOptions().flowInput;
     std::vector<int> flowScales = HeadOptions().flowScales;
     int64_t contextWindow = 0;
+    bool segmentation = false;
     HeadOptions options() const
     {
         HeadOptions o = tinyOptions(preset);
         o.flowInput = flowInput;
         o.flowScales = flowScales;
         o.contextWindow = contextWindow;
+        o.segmentation = segmentation;
         return o;
     }
 };
@@ -131,6 +144,8 @@ void PrintTo(const HeadCase& c, std::ostream* os)
             << flowScalesName(c.flowScales) << ")";
     if (c.contextWindow > 0)
         *os << " with a context map over " << c.contextWindow << " cells";
+    if (c.segmentation)
+        *os << " with a segmentation head";
 }
 
 class TrainParity : public ::testing::TestWithParam<HeadCase>
@@ -240,19 +255,23 @@ TEST_P(TrainParity, EveryNodeNameCarriesItsStage)
 
 INSTANTIATE_TEST_SUITE_P(
     Presets, TrainParity,
-    ::testing::Values(HeadCase{Preset::Lgnf, FlowInput::Discrepancy},
-                      HeadCase{Preset::Lgnf, FlowInput::DiscrepancyWithFeatures},
-                      HeadCase{Preset::Lgnf, FlowInput::AbsoluteDiscrepancy},
-                      HeadCase{Preset::Lgnf, FlowInput::WhitenedWithDiscrepancy},
-                      HeadCase{Preset::Lgnf, FlowInput::WhitenedWithDiscrepancy, {2}},
-                      HeadCase{Preset::Lgnf, FlowInput::WhitenedWithDiscrepancy, {0, 1, 2}, 3},
-                      HeadCase{Preset::Dadf}, HeadCase{Preset::Lgfdr},
-                      HeadCase{Preset::Lgfdr, HeadOptions().flowInput, HeadOptions().flowScales,
-                               3}),
+    ::testing::Values(
+        HeadCase{Preset::Lgnf, FlowInput::Discrepancy},
+        HeadCase{Preset::Lgnf, FlowInput::DiscrepancyWithFeatures},
+        HeadCase{Preset::Lgnf, FlowInput::AbsoluteDiscrepancy},
+        HeadCase{Preset::Lgnf, FlowInput::WhitenedWithDiscrepancy},
+        HeadCase{Preset::Lgnf, FlowInput::WhitenedWithDiscrepancy, {2}},
+        HeadCase{Preset::Lgnf, FlowInput::WhitenedWithDiscrepancy, {0, 1, 2}, 3},
+        HeadCase{Preset::Lgnf, FlowInput::WhitenedWithDiscrepancy, {2}, 3, true},
+        HeadCase{Preset::Dadf}, HeadCase{Preset::Lgfdr},
+        HeadCase{Preset::Dadf, HeadOptions().flowInput, HeadOptions().flowScales, 0, true},
+        HeadCase{Preset::Lgfdr, HeadOptions().flowInput, HeadOptions().flowScales, 3}),
     [](const ::testing::TestParamInfo<HeadCase>& param) {
         std::string name = presetName(param.param.preset);
         if (param.param.contextWindow > 0)
             name += "_context" + std::to_string(param.param.contextWindow);
+        if (param.param.segmentation)
+            name += "_segmentation";
         if (param.param.preset != Preset::Lgnf)
             return name;
         if (param.param.flowScales.size() == 1)

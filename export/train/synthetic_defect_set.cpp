@@ -1,0 +1,91 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+#include "synthetic_defect_set.hpp"
+
+#include <opencv2/imgproc.hpp>
+#include <progress_bar.hpp>
+
+#include <optional>
+#include <random>
+#include <stdexcept>
+
+namespace anomaly_train {
+
+cv::Mat synthesisImage(const cv::Mat& image, cv::Size size)
+{
+    const int depth = image.depth();
+    if (depth != CV_8U && depth != CV_16U && depth != CV_32F)
+        throw std::runtime_error("synthetic defects: unsupported image depth");
+    const double scale = depth == CV_8U ? 1.0 / 255 : depth == CV_16U ? 1.0 / 65535 : 1.0;
+    const bool shrinkMuch = image.cols > 2 * size.width && image.rows > 2 * size.height;
+    cv::Mat resized, colour, result;
+    cv::resize(image, resized, size, 0, 0, shrinkMuch ? cv::INTER_AREA : cv::INTER_LINEAR);
+    if (resized.channels() == 1)
+        cv::cvtColor(resized, colour, cv::COLOR_GRAY2BGR);
+    else if (resized.channels() == 4)
+        cv::cvtColor(resized, colour, cv::COLOR_BGRA2BGR);
+    else
+        colour = resized;
+    colour.convertTo(result, CV_32F, scale);
+    return result;
+}
+
+namespace {
+
+cv::Mat readSynthesisImage(const std::string& path, cv::Size size)
+{
+    const cv::Mat image = readImage(path);
+    if (image.empty())
+        throw std::runtime_error("cannot read image " + path + " for the synthetic defects");
+    return synthesisImage(image, size);
+}
+
+torch::Tensor toTensor(const cv::Mat& cells)
+{
+    return torch::from_blob(const_cast<float*>(cells.ptr<float>()), {1, 1, cells.rows, cells.cols})
+        .clone();
+}
+
+}  // namespace
+
+SyntheticDefectSet makeSyntheticDefectSet(Backbone& backbone, const std::vector<std::string>& paths,
+                                          int variantsPerImage, uint64_t seed, bool showProgress,
+                                          const DefectSynthesisOptions& options)
+{
+    const int64_t n = int64_t(paths.size());
+    if (n < 2)
+        throw std::runtime_error("synthetic defects need at least 2 training images");
+    const auto& g = backbone.geometry;
+    const int64_t total = n * variantsPerImage;
+    SyntheticDefectSet set{torch::empty({total, g.channels[2], g.heights[2], g.widths[2]}),
+                           torch::empty({total, 1, g.heights[2], g.widths[2]})};
+    std::optional<anomaly_samples::ProgressBar> bar;
+    if (showProgress)
+        bar.emplace("defects", long(total), "img");
+    constexpr int64_t kBatch = 8;
+    std::vector<cv::Mat> batch;
+    for (int64_t j = 0; j < total; ++j) {
+        std::seed_seq seeds{uint32_t(seed), uint32_t(seed >> 32), uint32_t(j), uint32_t(j >> 32)};
+        std::mt19937_64 rng(seeds);
+        const int64_t target = j % n;
+        const int64_t source = (target + 1 + int64_t(rng() % uint64_t(n - 1))) % n;
+        const SyntheticDefect defect = synthesizeDefect(
+            readSynthesisImage(paths[size_t(target)], backbone.spec.size),
+            readSynthesisImage(paths[size_t(source)], backbone.spec.size), rng, options);
+        batch.push_back(defect.image);
+        set.targets[j].copy_(
+            toTensor(cellTargets(defect.alpha, int(g.heights[2]), int(g.widths[2])))[0]);
+        if (int64_t(batch.size()) == kBatch || j + 1 == total) {
+            const int64_t first = j + 1 - int64_t(batch.size());
+            set.features.narrow(0, first, int64_t(batch.size()))
+                .copy_(extractFeatures(backbone, batch)[2]);
+            batch.clear();
+        }
+        if (bar)
+            bar->update(long(j + 1));
+    }
+    if (bar)
+        bar->finish();
+    return set;
+}
+
+}  // namespace anomaly_train

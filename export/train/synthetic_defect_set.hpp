@@ -1,0 +1,41 @@
+// This file is part of the opencv_anomaly project. See LICENSE in the repository root.
+// The segmentation head's training data: synthetic defects on the training images, their
+// stride-16 features through the backbone (the inference path) and per-cell targets.
+#ifndef ANOMALY_TRAIN_SYNTHETIC_DEFECT_SET_HPP
+#define ANOMALY_TRAIN_SYNTHETIC_DEFECT_SET_HPP
+
+#include "defect_synthesis.hpp"
+#include "feature_cache.hpp"
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+namespace anomaly_train {
+
+struct SyntheticDefectSet
+{
+    torch::Tensor features;  // [M, C, h, w]: the backbone's stride-16 features
+    torch::Tensor targets;   // [M, 1, h, w]: defect fraction of every cell
+};
+
+/** An image as the synthesis takes it: the backbone's input size (resized as makeInputBlob
+resizes), 3 channels in the image's colour order, CV_32F in [0, 1] (the depth's full scale as 1,
+as makeInputBlob scales it), so that images of any depth and channel count can be pasted into each
+other. */
+cv::Mat synthesisImage(const cv::Mat& image, cv::Size size);
+
+/** variantsPerImage synthetic defects on every image of paths (n >= 2), each pasted from another
+image drawn at random, in the order variant by variant, image by image. Sample j draws from an
+std::mt19937_64 seeded with {seed, j} only, so the set depends on seed and paths alone, not on the
+batch size or the thread count. Images are read again from disk (the features of the good images
+are cached, the images themselves are not). Throws std::runtime_error when an image cannot be
+read. */
+SyntheticDefectSet makeSyntheticDefectSet(Backbone& backbone, const std::vector<std::string>& paths,
+                                          int variantsPerImage, uint64_t seed, bool showProgress,
+                                          const DefectSynthesisOptions& options = {});
+
+}  // namespace anomaly_train
+
+#endif  // ANOMALY_TRAIN_SYNTHETIC_DEFECT_SET_HPP
