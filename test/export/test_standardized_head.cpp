@@ -80,23 +80,28 @@ TEST(StandardizedHead, FittedFeaturesAndMapsHaveZeroMeanAndUnitVariance)
     }
 }
 
-TEST(StandardizedHead, ContextMapIsAddedStandardisedToTheAnomalyMapOnly)
+TEST(StandardizedHead, ContextAndSegmentationMapsAreAddedStandardisedToTheAnomalyMapOnly)
 {
     const auto f = features(40, 5);
     StandardizedHead plain(std::make_shared<ProbeHead>(), geometry(), 0);
-    StandardizedHead withContext(std::make_shared<ProbeHead>(), geometry(), 3);
-    for (StandardizedHead* head : {&plain, &withContext}) {
-        (*head)->fitFeatureStatistics(f);
-        (*head)->fitMapStatistics(f, 8);
+    plain->fitFeatureStatistics(f);
+    plain->fitMapStatistics(f, 8);
+    const auto a = plain->forward(f);
+    // A context map alone, then a (random-weight) segmentation head alone.
+    for (const auto& [window, segmentation] : {std::pair<int64_t, bool>{3, false}, {0, true}}) {
+        SCOPED_TRACE(segmentation ? "segmentation head" : "context map");
+        StandardizedHead extended(std::make_shared<ProbeHead>(), geometry(), window, segmentation);
+        extended->fitFeatureStatistics(f);
+        extended->fitMapStatistics(f, 8);
+        const auto b = extended->forward(f);
+        EXPECT_TRUE(torch::allclose(a.localMap, b.localMap));
+        EXPECT_TRUE(torch::allclose(a.globalMap, b.globalMap));
+        // What is added is standardised per position over the fitting images, like the maps.
+        const auto added = b.anomalyMap - a.anomalyMap;
+        EXPECT_LT(added.mean(0).abs().max().item<double>(), 1e-4);
+        EXPECT_LT((added.var(0, false) - 1).abs().max().item<double>(), 1e-3);
+        EXPECT_GT((added - a.anomalyMap).abs().max().item<double>(), 0.1);
     }
-    const auto a = plain->forward(f), b = withContext->forward(f);
-    EXPECT_TRUE(torch::allclose(a.localMap, b.localMap));
-    EXPECT_TRUE(torch::allclose(a.globalMap, b.globalMap));
-    // What the context adds is standardised per position over the fitting images, like the maps.
-    const auto context = b.anomalyMap - a.anomalyMap;
-    EXPECT_LT(context.mean(0).abs().max().item<double>(), 1e-4);
-    EXPECT_LT((context.var(0, false) - 1).abs().max().item<double>(), 1e-3);
-    EXPECT_GT((context - a.anomalyMap).abs().max().item<double>(), 0.1);
 }
 
 TEST(StandardizedHead, ConstantPositionsDoNotBlowUp)
