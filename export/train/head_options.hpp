@@ -87,6 +87,9 @@ struct HeadOptions
     /** Every preset: a SegmentationHead on the stride-16 features, trained after the head on
     synthetic defects; its map is added to the anomaly map. */
     bool segmentation = false;
+    /** Factor on the segmentation head's standardised map where it is added to the anomaly map
+    (> 0; the other maps have 1). */
+    double segmentationWeight = 1.0;
 };
 
 HeadOptions defaultHeadOptions(Preset preset, ModelSize size);

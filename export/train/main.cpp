@@ -57,6 +57,9 @@ CommandLine makeCommandLine()
           "images) on which a segmentation head learns to mark regions unlike their "
           "surroundings; its map is added to the anomaly map; 0: none"},
          {"segmentation-epochs", "24", "epochs of the segmentation head (>= 1)"},
+         {"segmentation-weight", "1",
+          "factor on the segmentation head's map (standardised like the others) where it is "
+          "added to the anomaly map (> 0)"},
          {"image-size", "", "input size in pixels (>= 16; default: the backbone's)"},
          {"epochs", "", "training epochs (>= 1; default 12 for lgfdr, 8 otherwise)"},
          {"batch", "8", "images per training step (>= 1)"},
@@ -116,8 +119,12 @@ int run(const CommandLine& cli)
         throw UsageError("--context-window must be 0 or odd");
     const int syntheticDefects = cli.getInt("synthetic-defects", 0);
     const int segmentationEpochs = cli.getInt("segmentation-epochs", 1);
-    if (cli.has("segmentation-epochs") && syntheticDefects == 0)
-        throw UsageError("--segmentation-epochs needs --synthetic-defects");
+    const double segmentationWeight = cli.getDouble("segmentation-weight");
+    if ((cli.has("segmentation-epochs") || cli.has("segmentation-weight")) && syntheticDefects == 0)
+        throw UsageError(
+            "--segmentation-epochs and --segmentation-weight need --synthetic-defects");
+    if (!(segmentationWeight > 0))
+        throw UsageError("--segmentation-weight must be positive");
     const int threads = cli.getInt("threads", 1);
     const int epochs =
         cli.has("epochs") ? cli.getInt("epochs", 1) : (preset == Preset::Lgfdr ? 12 : 8);
@@ -178,6 +185,7 @@ int run(const CommandLine& cli)
     headOptions.flowScales = flowScales;
     headOptions.contextWindow = contextWindow;
     headOptions.segmentation = syntheticDefects > 0;
+    headOptions.segmentationWeight = segmentationWeight;
     auto head = makeStandardizedHead(headOptions, backbone.geometry);
     head->fitFeatureStatistics(features);
     const double flops = headFlops(*head, backbone.geometry);
@@ -337,6 +345,7 @@ int run(const CommandLine& cli)
     if (head->segmentation())
         summary << ",\"synthetic_defects\":" << syntheticDefects
                 << ",\"segmentation_epochs\":" << segmentationEpochs
+                << ",\"segmentation_weight\":" << formatFloat(segmentationWeight)
                 << ",\"segmentation_seconds\":" << formatFloat(segmentationSeconds)
                 << ",\"segmentation_loss\":" << formatFloat(segmentationLoss);
     if (preset == Preset::Lgnf)

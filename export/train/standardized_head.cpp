@@ -21,9 +21,11 @@ torch::Tensor safeStd(const torch::Tensor& variance)
 
 StandardizedHeadImpl::StandardizedHeadImpl(std::shared_ptr<AnomalyHeadImpl> inner,
                                            const HeadGeometry& geometry, int64_t contextWindow,
-                                           bool segmentation)
-    : inner_(register_module("inner", std::move(inner)))
+                                           bool segmentation, double segmentationWeight)
+    : inner_(register_module("inner", std::move(inner))), segmentationWeight_(segmentationWeight)
 {
+    if (!(segmentationWeight > 0))
+        throw std::invalid_argument("the segmentation weight must be positive");
     for (int s = 0; s < 3; ++s) {
         const auto name = std::to_string(s);
         featureShift_[size_t(s)] =
@@ -110,6 +112,8 @@ void StandardizedHeadImpl::fitMapStatistics(const std::vector<torch::Tensor>& fe
         mapShift_[k].copy_(-mean);
         mapScale_[k].copy_(1.0 / safeStd(variance));
     }
+    if (segmentation_)
+        mapScale_.back().mul_(segmentationWeight_);
 }
 
 std::vector<torch::Tensor> StandardizedHeadImpl::standardizeFeatures(
@@ -175,7 +179,7 @@ ExportedMaps StandardizedHeadImpl::exportGraph(GraphEmitter& g,
 StandardizedHead makeStandardizedHead(const HeadOptions& options, const HeadGeometry& geometry)
 {
     return StandardizedHead(makeHead(options, geometry), geometry, options.contextWindow,
-                            options.segmentation);
+                            options.segmentation, options.segmentationWeight);
 }
 
 }  // namespace anomaly_train

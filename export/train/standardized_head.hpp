@@ -27,15 +27,18 @@ namespace anomaly_train {
  *    stride-16 features, standardised per position the same way, is added to the anomaly map
  *    (not to the local and global maps, which stay the branches' own);
  *  - with a segmentation head (HeadOptions::segmentation), its logits of the standardised
- *    stride-16 features, standardised per position the same way, are added to the anomaly map too.
+ *    stride-16 features, standardised per position the same way and multiplied by
+ *    HeadOptions::segmentationWeight (folded into their scale), are added to the anomaly map too.
  * Until fitted, all are the identity. The statistics are buffers: they are saved in checkpoints
  * and exported as constant Add and Mul nodes. */
 class StandardizedHeadImpl : public AnomalyHeadImpl
 {
 public:
-    /** contextWindow 0: no context map; segmentation: a SegmentationHead. */
+    /** contextWindow 0: no context map; segmentation: a SegmentationHead, whose standardised map
+    enters the anomaly map times segmentationWeight. */
     StandardizedHeadImpl(std::shared_ptr<AnomalyHeadImpl> inner, const HeadGeometry& geometry,
-                         int64_t contextWindow, bool segmentation = false);
+                         int64_t contextWindow, bool segmentation = false,
+                         double segmentationWeight = 1.0);
 
     /** Feature statistics; call before training. */
     void fitFeatureStatistics(const std::vector<torch::Tensor>& features) override;
@@ -62,6 +65,7 @@ private:
     std::shared_ptr<AnomalyHeadImpl> inner_;
     ContextMap context_{nullptr};
     SegmentationHead segmentation_{nullptr};
+    double segmentationWeight_;
     std::array<torch::Tensor, 3> featureShift_, featureScale_;  // [1, C_s, 1, 1]
     // [1, 1, h, w]: anomaly, local, global (then context and segmentation where there are)
     std::vector<torch::Tensor> mapShift_, mapScale_;

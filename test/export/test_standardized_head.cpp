@@ -87,19 +87,31 @@ TEST(StandardizedHead, ContextAndSegmentationMapsAreAddedStandardisedToTheAnomal
     plain->fitFeatureStatistics(f);
     plain->fitMapStatistics(f, 8);
     const auto a = plain->forward(f);
-    // A context map alone, then a (random-weight) segmentation head alone.
-    for (const auto& [window, segmentation] : {std::pair<int64_t, bool>{3, false}, {0, true}}) {
-        SCOPED_TRACE(segmentation ? "segmentation head" : "context map");
-        StandardizedHead extended(std::make_shared<ProbeHead>(), geometry(), window, segmentation);
+    // A context map alone, then a (random-weight) segmentation head alone, with weight 1 and 2.5.
+    struct Extra
+    {
+        int64_t window;
+        bool segmentation;
+        double weight;
+    };
+    for (const Extra& extra : {Extra{3, false, 1.0}, Extra{0, true, 1.0}, Extra{0, true, 2.5}}) {
+        SCOPED_TRACE(extra.segmentation
+                         ? "segmentation head, weight " + std::to_string(extra.weight)
+                         : std::string("context map"));
+        StandardizedHead extended(std::make_shared<ProbeHead>(), geometry(), extra.window,
+                                  extra.segmentation, extra.weight);
         extended->fitFeatureStatistics(f);
         extended->fitMapStatistics(f, 8);
         const auto b = extended->forward(f);
         EXPECT_TRUE(torch::allclose(a.localMap, b.localMap));
         EXPECT_TRUE(torch::allclose(a.globalMap, b.globalMap));
-        // What is added is standardised per position over the fitting images, like the maps.
+        // What is added is standardised per position over the fitting images, like the maps, then
+        // weighted: zero mean, standard deviation the weight.
         const auto added = b.anomalyMap - a.anomalyMap;
         EXPECT_LT(added.mean(0).abs().max().item<double>(), 1e-4);
-        EXPECT_LT((added.var(0, false) - 1).abs().max().item<double>(), 1e-3);
+        EXPECT_LT(
+            (added.var(0, false) / (extra.weight * extra.weight) - 1).abs().max().item<double>(),
+            1e-3);
         EXPECT_GT((added - a.anomalyMap).abs().max().item<double>(), 0.1);
     }
 }

@@ -141,6 +141,14 @@ TEST(TrainTool, RejectsBadArgumentsWithAMessage)
     EXPECT_EQ(runTool({"--data", "/nonexistent", "--backbone", "x", "--out", "y",
                        "--synthetic-defects", "2", "--segmentation-epochs", "0"}),
               2);
+    EXPECT_EQ(runTool({"--data", "/nonexistent", "--backbone", "x", "--out", "y",
+                       "--segmentation-weight", "2"}),
+              2);
+    for (const char* weight : {"0", "-1", "nan", "x"})
+        EXPECT_EQ(runTool({"--data", "/nonexistent", "--backbone", "x", "--out", "y",
+                           "--synthetic-defects", "2", "--segmentation-weight", weight}),
+                  2)
+            << "--segmentation-weight '" << weight << "'";
     EXPECT_NE(runTool({"--data", "/nonexistent", "--backbone", "/nonexistent.onnx", "--out",
                        "/tmp/never.onnx"}),
               0);
