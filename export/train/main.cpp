@@ -100,6 +100,39 @@ std::string joinNumbers(const cv::Scalar& s)
     return formatFloat(s[0]) + "," + formatFloat(s[1]) + "," + formatFloat(s[2]);
 }
 
+/** Trains the head's segmentation head on `variants` synthetic defects per training image plus
+the clean training images (stride-16 features `goodFeatures`, all cells defect-free). `options`
+come as the head's, with the epochs and run signature set; the rest is set here, and returned
+through it: the checkpoint path and whether it resumes. */
+TrainResult trainSegmentation(StandardizedHeadImpl& head, Backbone& backbone,
+                              const std::vector<std::string>& trainPaths,
+                              const torch::Tensor& goodFeatures, int variants,
+                              TrainOptions& options)
+{
+    options.batch = 32;
+    options.weightDecay = 1e-4;
+    options.checkpointPath += ".segmentation";
+    // The head's checkpoint may be complete while the segmentation head's was never written.
+    options.resume = options.resume && cv::utils::fs::exists(options.checkpointPath);
+    options.progressLabel = "segment";
+    const SyntheticDefectSet defects =
+        makeSyntheticDefectSet(backbone, trainPaths, variants, options.seed, options.showProgress);
+    const std::vector<torch::Tensor> data{
+        torch::cat({defects.features, goodFeatures}),
+        torch::cat({defects.targets, torch::zeros({goodFeatures.size(0), 1, goodFeatures.size(2),
+                                                   goodFeatures.size(3)})})};
+    torch::manual_seed(options.seed + 1);
+    return trainModule(
+        *head.segmentation(), data,
+        [&head](const std::vector<torch::Tensor>& rows) {
+            // Horizontal flips: defects enter from either side.
+            if (torch::rand({1}).item<float>() < 0.5f)
+                return head.segmentationLoss(rows[0].flip({3}), rows[1].flip({3}));
+            return head.segmentationLoss(rows[0], rows[1]);
+        },
+        options);
+}
+
 int run(const CommandLine& cli)
 {
     const Preset preset = parseOption(cli, "preset", parsePreset);
@@ -223,40 +256,16 @@ int run(const CommandLine& cli)
     if (trained.stopped)
         return reportStop(train.checkpointPath);
     TrainOptions segmentationTrain = train;
-    double segmentationSeconds = 0, segmentationLoss = 0;
+    TrainResult segmented;
     if (head->segmentation()) {
         segmentationTrain.epochs = segmentationEpochs;
-        segmentationTrain.batch = 32;
-        segmentationTrain.weightDecay = 1e-4;
-        segmentationTrain.checkpointPath = train.checkpointPath + ".segmentation";
         // Without the epochs, as the head's: a stopped run may be resumed with another budget.
         segmentationTrain.runSignature =
             train.runSignature + "/synthetic=" + std::to_string(syntheticDefects);
-        // The head's checkpoint may be complete while the segmentation head's was never written.
-        segmentationTrain.resume =
-            train.resume && cv::utils::fs::exists(segmentationTrain.checkpointPath);
-        segmentationTrain.progressLabel = "segment";
-        const SyntheticDefectSet defects =
-            makeSyntheticDefectSet(backbone, trainPaths, syntheticDefects, uint64_t(seed), !quiet);
-        // The clean training images too, all of whose cells are defect-free.
-        const std::vector<torch::Tensor> data{
-            torch::cat({defects.features, features[2]}),
-            torch::cat({defects.targets, torch::zeros({features[2].size(0), 1, features[2].size(2),
-                                                       features[2].size(3)})})};
-        torch::manual_seed(uint64_t(seed) + 1);
-        const TrainResult segmented = trainModule(
-            *head->segmentation(), data,
-            [&head](const std::vector<torch::Tensor>& rows) {
-                // Horizontal flips: defects enter from either side.
-                if (torch::rand({1}).item<float>() < 0.5f)
-                    return head->segmentationLoss(rows[0].flip({3}), rows[1].flip({3}));
-                return head->segmentationLoss(rows[0], rows[1]);
-            },
-            segmentationTrain);
+        segmented = trainSegmentation(*head, backbone, trainPaths, features[2], syntheticDefects,
+                                      segmentationTrain);
         if (segmented.stopped)
             return reportStop(segmentationTrain.checkpointPath);
-        segmentationSeconds = segmented.seconds;
-        segmentationLoss = segmented.lastEpochLoss;
     }
     head->fitMapStatistics(features, batch);
     head->eval();
@@ -346,8 +355,8 @@ int run(const CommandLine& cli)
         summary << ",\"synthetic_defects\":" << syntheticDefects
                 << ",\"segmentation_epochs\":" << segmentationEpochs
                 << ",\"segmentation_weight\":" << formatFloat(segmentationWeight)
-                << ",\"segmentation_seconds\":" << formatFloat(segmentationSeconds)
-                << ",\"segmentation_loss\":" << formatFloat(segmentationLoss);
+                << ",\"segmentation_seconds\":" << formatFloat(segmented.seconds)
+                << ",\"segmentation_loss\":" << formatFloat(segmented.lastEpochLoss);
     if (preset == Preset::Lgnf)
         summary << ",\"flow_input\":\"" << flowInputName(flowInput) << "\",\"flow_scales\":\""
                 << flowScalesName(flowScales) << "\"";
