@@ -74,36 +74,40 @@ onnx::AttributeProto attrString(const std::string& name, const std::string& valu
     return a;
 }
 
+ConvolutionNode onnxConvolutionNode(int64_t kernelH, int64_t kernelW, int64_t stride,
+                                    const std::vector<int64_t>& pads, int64_t group,
+                                    int64_t dilation)
+{
+    return {"Conv",
+            "",
+            {attrInts("kernel_shape", {kernelH, kernelW}), attrInts("strides", {stride, stride}),
+             attrInts("pads", pads), attrInt("group", group),
+             attrInts("dilations", {dilation, dilation})},
+            false};
+}
+
 ConvolutionNode convolutionNode(int64_t inChannels, int64_t outChannels, int64_t group,
                                 int64_t kernelH, int64_t kernelW, int64_t stride,
                                 const std::vector<int64_t>& pads, int64_t dilation)
 {
     if (dilation > 1)
-        return {"Conv",
-                "",
-                {attrInts("kernel_shape", {kernelH, kernelW}),
-                 attrInts("strides", {stride, stride}), attrInts("pads", pads),
-                 attrInt("group", group), attrInts("dilations", {dilation, dilation})},
-                false};
-    if (group > 1 && group == inChannels && outChannels == group)
+        return onnxConvolutionNode(kernelH, kernelW, stride, pads, group, dilation);
+    const bool spatial = kernelH * kernelW > 1;
+    if (group == inChannels && outChannels == group && (group > 1 || spatial))
         // Not ONNX Conv's "strides"/"pads": OpenCV's importer renames and reinterprets those.
         return {kDepthwiseConvOp,
                 kCustomDomain,
                 {attrInt("stride", stride), attrInts("padding", pads)},
                 true};
     const bool unpadded = std::all_of(pads.begin(), pads.end(), [](int64_t p) { return p == 0; });
-    if (group == 1 && kernelH == 1 && kernelW == 1 && stride == 1 && unpadded)
+    if (group == 1 && !spatial && stride == 1 && unpadded)
         return {kPointwiseConvOp, kCustomDomain, {}, true};
     if (group == 1)
         return {kDenseConvOp,
                 kCustomDomain,
                 {attrInt("stride", stride), attrInts("padding", pads)},
                 true};
-    return {"Conv",
-            "",
-            {attrInts("kernel_shape", {kernelH, kernelW}), attrInts("strides", {stride, stride}),
-             attrInts("pads", pads), attrInt("group", group)},
-            false};
+    return onnxConvolutionNode(kernelH, kernelW, stride, pads, group, 1);
 }
 
 OnnxGraphBuilder::OnnxGraphBuilder(const std::string& graphName)

@@ -47,12 +47,18 @@ struct ConvolutionNode
     bool needsBias;  //!< the custom ops always read a bias: write zeros when there is none
 };
 
+/** ONNX Conv with those attributes (stride and dilation the same on both axes). */
+ConvolutionNode onnxConvolutionNode(int64_t kernelH, int64_t kernelW, int64_t stride,
+                                    const std::vector<int64_t>& pads, int64_t group,
+                                    int64_t dilation);
+
 /** How the writers express a convolution of `inChannels` into `outChannels` in `group` groups
 with a kernelH x kernelW kernel, one stride for both axes and zero padding {top, left, bottom,
-right}: DepthwiseConv for one input channel per group and output channel, PointwiseConv for a 1x1
-kernel without stride, padding or groups, DenseConv for any other convolution of one group, ONNX
-Conv otherwise (groups of several channels) and for every dilated convolution (dilation > 1, which
-the custom ops do not take; OpenCV 4.6's own convolution computes it at any batch size). */
+right}: DepthwiseConv for one input channel per group and output channel (a single channel too,
+unless the kernel is 1x1), PointwiseConv for a 1x1 kernel without stride, padding or groups,
+DenseConv for any other convolution of one group, ONNX Conv otherwise (groups of several
+channels) and for every dilated convolution (dilation > 1, which the custom ops do not take;
+OpenCV 4.6's own convolution computes it at any batch size). */
 ConvolutionNode convolutionNode(int64_t inChannels, int64_t outChannels, int64_t group,
                                 int64_t kernelH, int64_t kernelW, int64_t stride,
                                 const std::vector<int64_t>& pads, int64_t dilation = 1);

@@ -12,6 +12,9 @@ using anomaly_export::attrString;
 
 namespace {
 
+/** Input channels above which a spatial convolution of the head is written as ONNX Conv. */
+constexpr int64_t kDenseConvMaxInputChannels = 16;
+
 std::vector<int64_t> sizesOf(const torch::Tensor& t)
 {
     return t.sizes().vec();
@@ -73,8 +76,16 @@ std::string GraphEmitter::conv(const std::string& x, const torch::Tensor& weight
     const int64_t k = weight.size(2), pad = dilation * (k / 2);
     if (weight.size(1) * group != in[1])
         throw std::logic_error("conv: weight does not match input channels");
-    const anomaly_export::ConvolutionNode node = anomaly_export::convolutionNode(
-        in[1], weight.size(0), group, k, k, 1, {pad, pad, pad, pad}, dilation);
+    // The head's spatial convolutions of many channels (the segmentation head's 3x3, 64 -> 64 on
+    // the stride-16 plane) run faster in OpenCV's own Conv than in DenseConv, whose panels suit
+    // the few input channels of a backbone stem: about 56 against 20 GFLOP/s on 20x20, one thread
+    // (doc/performance.md, "The context map and the segmentation head").
+    const bool wideDense = group == 1 && k > 1 && in[1] > kDenseConvMaxInputChannels;
+    const std::vector<int64_t> pads{pad, pad, pad, pad};
+    const anomaly_export::ConvolutionNode node =
+        wideDense ? anomaly_export::onnxConvolutionNode(k, k, 1, pads, 1, dilation)
+                  : anomaly_export::convolutionNode(in[1], weight.size(0), group, k, k, 1, pads,
+                                                    dilation);
     std::vector<std::string> inputs{x, constant("w", weight)};
     if (bias.defined())
         inputs.push_back(constant("b", bias));

@@ -591,6 +591,11 @@ TEST(StandardOps, ConvolutionsAreWrittenAsTheCustomOpOnlyWhereItApplies)
     EXPECT_EQ(grouped.opType, "Conv");
     EXPECT_TRUE(grouped.domain.empty());
     EXPECT_FALSE(grouped.needsBias);
+    // Any dilation stays an ONNX Conv; a single-channel spatial convolution is depthwise (a 1x1
+    // one pointwise).
+    EXPECT_EQ(convolutionNode(8, 8, 8, 3, 3, 1, {2, 2, 2, 2}, 2).opType, "Conv");
+    EXPECT_EQ(convolutionNode(1, 1, 1, 39, 39, 1, {19, 19, 19, 19}).opType, "DepthwiseConv");
+    EXPECT_EQ(convolutionNode(1, 1, 1, 1, 1, 1, {0, 0, 0, 0}).opType, "PointwiseConv");
 }
 
 // image [N,6,5,7] -> backbone/DenseConv to 4 channels, 3x3, stride 2, "SAME" padding -> "dense"
