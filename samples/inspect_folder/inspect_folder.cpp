@@ -49,8 +49,10 @@ std::vector<fs::path> listImages(const fs::path& root, const std::optional<fs::p
             it.disable_recursion_pending();
             continue;
         }
+        // Lexically: fs::relative resolves symbolic links, so a linked image would name its
+        // target's folder ("../../data/x.jpg") and its overlay would land beside the original.
         if (it->is_regular_file() && isImageFile(it->path()))
-            images.push_back(fs::relative(it->path(), root));
+            images.push_back(it->path().lexically_relative(root));
     }
     std::sort(images.begin(), images.end());
     return images;

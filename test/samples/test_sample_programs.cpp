@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 namespace {
@@ -152,6 +153,27 @@ TEST_F(SamplePrograms, InspectFolderCsvAndExitCodes)
         run(std::string(ANOMALY_INSPECT_FOLDER) + " --model " + quoted(model_) + " --dir " +
             quoted(dir_ / "missing") + " --csv " + quoted(csv));
     EXPECT_EQ(noFolder.exitCode, 1) << noFolder.output;
+}
+
+TEST_F(SamplePrograms, InspectFolderKeepsOverlaysOfLinkedImagesInTheOverlayFolder)
+{
+    // A folder of symbolic links to images kept elsewhere: the overlays must go under --overlays
+    // by the links' names, never beside the linked originals.
+    const fs::path original = greyImage(dir_ / "originals" / "part.png", 204);
+    fs::create_directories(dir_ / "links");
+    fs::create_symlink(original, dir_ / "links" / "linked.png");
+    const ProgramRun r = run(std::string(ANOMALY_INSPECT_FOLDER) + " --model " + quoted(model_) +
+                             " --dir " + quoted(dir_ / "links") + " --csv " +
+                             quoted(dir_ / "out.csv") + " --overlays " + quoted(dir_ / "overlays"));
+    EXPECT_EQ(r.exitCode, 2) << r.output;
+    EXPECT_TRUE(fs::exists(dir_ / "overlays" / "linked.png"));
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir_ / "originals"), fs::directory_iterator()),
+              1);
+    std::ifstream in(dir_ / "out.csv");
+    std::string header, row;
+    std::getline(in, header);
+    std::getline(in, row);
+    EXPECT_EQ(row.rfind("linked.png,0.8,", 0), 0u) << row;
 }
 
 TEST_F(SamplePrograms, VideoWritesEveryFrameWithoutWindow)
