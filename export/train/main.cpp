@@ -267,15 +267,6 @@ int run(const CommandLine& cli)
         if (segmented.stopped)
             return reportStop(segmentationTrain.checkpointPath);
     }
-    head->fitMapStatistics(features, batch);
-    head->eval();
-    StatisticsScore statistics{nullptr};
-    double shrinkage = 0;
-    if (statisticsOption == "on") {
-        statistics = StatisticsScore(backbone.geometry.channels[2]);
-        shrinkage = statistics->fit(features[2]);
-    }
-
     std::vector<cv::Mat> heldImages;
     for (const auto& p : heldPaths) {
         cv::Mat image = readImage(p);
@@ -288,6 +279,15 @@ int run(const CommandLine& cli)
     }
     if (heldImages.empty())
         throw std::runtime_error("no readable held-out image for calibration");
+    const auto heldFeatures = extractFeatures(backbone, heldImages);
+    head->fitMapStatistics(features, heldFeatures, batch);
+    head->eval();
+    StatisticsScore statistics{nullptr};
+    double shrinkage = 0;
+    if (statisticsOption == "on") {
+        statistics = StatisticsScore(backbone.geometry.channels[2]);
+        shrinkage = statistics->fit(features[2]);
+    }
 
     std::unique_ptr<anomaly_export::OnnxGraphBuilder> builder;
     auto setMeta = [&](const std::string& k, const std::string& v) { builder->setMetadata(k, v); };
@@ -325,7 +325,7 @@ int run(const CommandLine& cli)
         std::vector<float> mapScores;
         for (const auto& r : results)
             mapScores.push_back(r.score);
-        statistics->scaleToMapScores(extractFeatures(backbone, heldImages)[2], mapScores);
+        statistics->scaleToMapScores(heldFeatures[2], mapScores);
         detector = buildModel(statistics.get());
     }
     Calibration cal = calibrateOnGoodImages(*detector, heldImages, rule);

@@ -1,6 +1,8 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "standardized_head.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -86,31 +88,57 @@ torch::Tensor StandardizedHeadImpl::segmentationLoss(const torch::Tensor& featur
     return segmentation_->loss((features + featureShift_[2]) * featureScale_[2], targets);
 }
 
-void StandardizedHeadImpl::fitMapStatistics(const std::vector<torch::Tensor>& features,
-                                            int64_t batch)
+void StandardizedHeadImpl::forEachMapBatch(
+    const std::vector<torch::Tensor>& features, int64_t batch,
+    const std::function<void(const std::vector<torch::Tensor>&)>& use)
 {
-    torch::NoGradGuard noGrad;
-    eval();
     const int64_t count = features.front().size(0);
-    std::vector<torch::Tensor> sum(mapShift_.size()), sumSquares(mapShift_.size());
     for (int64_t begin = 0; begin < count; begin += batch) {
         const int64_t n = std::min(batch, count - begin);
         std::vector<torch::Tensor> slice;
         for (const auto& f : features)
             slice.push_back(f.narrow(0, begin, n));
-        const auto maps = rawMaps(standardizeFeatures(slice));
-        for (size_t k = 0; k < maps.size(); ++k) {
-            const auto m = maps[k].to(torch::kDouble);
-            sum[k] = begin == 0 ? m.sum(0, true) : sum[k] + m.sum(0, true);
-            sumSquares[k] =
-                begin == 0 ? m.pow(2).sum(0, true) : sumSquares[k] + m.pow(2).sum(0, true);
-        }
+        use(rawMaps(standardizeFeatures(slice)));
     }
-    for (size_t k = 0; k < sum.size(); ++k) {
-        const auto mean = sum[k] / double(count);
-        const auto variance = sumSquares[k] / double(count) - mean.pow(2);
+}
+
+void StandardizedHeadImpl::fitMapStatistics(const std::vector<torch::Tensor>& features,
+                                            const std::vector<torch::Tensor>& heldOut,
+                                            int64_t batch)
+{
+    torch::NoGradGuard noGrad;
+    eval();
+    const size_t maps = mapShift_.size();
+    std::vector<torch::Tensor> sum(maps), sumSquares(maps);
+    forEachMapBatch(features, batch, [&](const std::vector<torch::Tensor>& raw) {
+        for (size_t k = 0; k < maps; ++k) {
+            const auto m = raw[k].to(torch::kDouble);
+            sum[k] = sum[k].defined() ? sum[k] + m.sum(0, true) : m.sum(0, true);
+            sumSquares[k] = sumSquares[k].defined() ? sumSquares[k] + m.pow(2).sum(0, true)
+                                                    : m.pow(2).sum(0, true);
+        }
+    });
+    const double count = double(features.front().size(0));
+    for (size_t k = 0; k < maps; ++k) {
+        const auto mean = sum[k] / count;
         mapShift_[k].copy_(-mean);
-        mapScale_[k].copy_(1.0 / safeStd(variance));
+        mapScale_[k].copy_(1.0 / safeStd(sumSquares[k] / count - mean.pow(2)));
+    }
+    // The spread of each standardised map over every position of the held-out images.
+    std::vector<double> heldSum(maps, 0.0), heldSumSquares(maps, 0.0);
+    double heldValues = 0;
+    forEachMapBatch(heldOut, batch, [&](const std::vector<torch::Tensor>& raw) {
+        for (size_t k = 0; k < maps; ++k) {
+            const auto z = ((raw[k] + mapShift_[k]) * mapScale_[k]).to(torch::kDouble);
+            heldSum[k] += z.sum().item<double>();
+            heldSumSquares[k] += z.pow(2).sum().item<double>();
+        }
+        heldValues += double(raw[0].numel());
+    });
+    for (size_t k = 0; k < maps; ++k) {
+        const double mean = heldSum[k] / heldValues;
+        const double variance = heldSumSquares[k] / heldValues - mean * mean;
+        mapScale_[k].div_(std::sqrt(std::max(variance, 1e-12)));
     }
     if (segmentation_)
         mapScale_.back().mul_(segmentationWeight_);

@@ -1,7 +1,8 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 // StandardizedHead against the definitions it implements: after fitting, the head sees features
-// with zero mean and unit variance per channel, and its maps over the fitting images have zero
-// mean and unit variance at every position.
+// with zero mean and unit variance per channel, its maps over the fitting images have zero mean
+// and unit variance at every position, and each map is then scaled to unit spread over held-out
+// images.
 #include "standardized_head.hpp"
 
 #include <gtest/gtest.h>
@@ -67,7 +68,7 @@ TEST(StandardizedHead, FittedFeaturesAndMapsHaveZeroMeanAndUnitVariance)
     StandardizedHead head(probe, geometry(), 0);
     const auto f = features(40, 2);
     head->fitFeatureStatistics(f);
-    head->fitMapStatistics(f, 7);  // 7 does not divide 40: the last batch is partial
+    head->fitMapStatistics(f, f, 7);  // 7 does not divide 40: the last batch is partial
     const auto out = head->forward(f);
     for (size_t s = 0; s < 3; ++s) {
         const auto x = probe->seen[s];
@@ -85,7 +86,7 @@ TEST(StandardizedHead, ContextAndSegmentationMapsAreAddedStandardisedToTheAnomal
     const auto f = features(40, 5);
     StandardizedHead plain(std::make_shared<ProbeHead>(), geometry(), 0);
     plain->fitFeatureStatistics(f);
-    plain->fitMapStatistics(f, 8);
+    plain->fitMapStatistics(f, f, 8);
     const auto a = plain->forward(f);
     // A context map alone, then a (random-weight) segmentation head alone, with weight 1 and 2.5.
     struct Extra
@@ -101,7 +102,7 @@ TEST(StandardizedHead, ContextAndSegmentationMapsAreAddedStandardisedToTheAnomal
         StandardizedHead extended(std::make_shared<ProbeHead>(), geometry(), extra.window,
                                   extra.segmentation, extra.weight);
         extended->fitFeatureStatistics(f);
-        extended->fitMapStatistics(f, 8);
+        extended->fitMapStatistics(f, f, 8);
         const auto b = extended->forward(f);
         EXPECT_TRUE(torch::allclose(a.localMap, b.localMap));
         EXPECT_TRUE(torch::allclose(a.globalMap, b.globalMap));
@@ -116,6 +117,44 @@ TEST(StandardizedHead, ContextAndSegmentationMapsAreAddedStandardisedToTheAnomal
     }
 }
 
+TEST(StandardizedHead, EachMapIsRescaledToUnitSpreadOverTheHeldOutImages)
+{
+    // Held-out images whose features spread wider than the training images', as unseen images do
+    // under maps fitted to the training images.
+    const auto f = features(40, 6);
+    auto held = features(30, 7);
+    held[0] = (held[0] - 7.0) * 1.8 + 7.0;
+    // Reference: the maps standardised per position on f alone (held-out = f is that, since the
+    // standardised maps then spread exactly 1 over all positions), and their spread over held.
+    StandardizedHead reference(std::make_shared<ProbeHead>(), geometry(), 0, true, 2.5);
+    reference->fitFeatureStatistics(f);
+    reference->fitMapStatistics(f, f, 8);
+    StandardizedHead head(std::make_shared<ProbeHead>(), geometry(), 0, true, 2.5);
+    head->fitFeatureStatistics(f);
+    head->fitMapStatistics(f, held, 8);
+    const auto onReference = reference->forward(held);
+    const auto onHead = head->forward(held);
+    const auto spread = [](const torch::Tensor& m) {
+        return m.to(torch::kDouble).var(false).sqrt().item<double>();
+    };
+    for (const auto& pair : {std::make_pair(onReference.localMap, onHead.localMap),
+                             std::make_pair(onReference.globalMap, onHead.globalMap)}) {
+        const double factor = spread(pair.first);
+        EXPECT_GT(factor, 1.3);  // the wider held-out features do spread the maps wider
+        EXPECT_NEAR(spread(pair.second), 1.0, 1e-6);
+        // One factor for the whole map: the per-position standardisation is kept.
+        EXPECT_TRUE(torch::allclose(pair.second * factor, pair.first, 1e-4, 1e-5));
+    }
+    // The anomaly map is the probe's map plus the weighted segmentation map, each rescaled on
+    // its own; the probe's part alone spreads 1 over the held-out images.
+    StandardizedHead plain(std::make_shared<ProbeHead>(), geometry(), 0);
+    plain->fitFeatureStatistics(f);
+    plain->fitMapStatistics(f, held, 8);
+    const auto probePart = plain->forward(held).anomalyMap;
+    EXPECT_NEAR(spread(probePart), 1.0, 1e-6);
+    EXPECT_NEAR(spread(onHead.anomalyMap - probePart), 2.5, 1e-5);
+}
+
 TEST(StandardizedHead, ConstantPositionsDoNotBlowUp)
 {
     auto probe = std::make_shared<ProbeHead>();
@@ -123,7 +162,7 @@ TEST(StandardizedHead, ConstantPositionsDoNotBlowUp)
     auto f = features(10, 3);
     f[0].select(3, 0).fill_(5.0);  // a column that never varies, like zero padding
     head->fitFeatureStatistics(f);
-    head->fitMapStatistics(f, 4);
+    head->fitMapStatistics(f, f, 4);
     auto probeInput = features(1, 4);
     probeInput[0].select(3, 0).fill_(5.1);
     const auto out = head->forward(probeInput);

@@ -69,7 +69,7 @@ TrainedModel trainTiny(const HeadOptions& options, const std::vector<cv::Mat>& i
             },
             t);
     }
-    head->fitMapStatistics(features, 4);
+    head->fitMapStatistics(features, features, 4);
     m.head = head.ptr();
     m.head->eval();
     // The statistics score, scaled as the tool does, with the training images standing in for the
