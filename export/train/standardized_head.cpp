@@ -129,7 +129,7 @@ void StandardizedHeadImpl::fitMapStatistics(const std::vector<torch::Tensor>& fe
     double heldValues = 0;
     forEachMapBatch(heldOut, batch, [&](const std::vector<torch::Tensor>& raw) {
         for (size_t k = 0; k < maps; ++k) {
-            const auto z = ((raw[k] + mapShift_[k]) * mapScale_[k]).to(torch::kDouble);
+            const auto z = standardizeMap(raw[k], k).to(torch::kDouble);
             heldSum[k] += z.sum().item<double>();
             heldSumSquares[k] += z.pow(2).sum().item<double>();
         }
@@ -153,13 +153,15 @@ std::vector<torch::Tensor> StandardizedHeadImpl::standardizeFeatures(
     return out;
 }
 
+torch::Tensor StandardizedHeadImpl::standardizeMap(const torch::Tensor& map, size_t k) const
+{
+    return (map + mapShift_[k]) * mapScale_[k];
+}
+
 HeadOutput StandardizedHeadImpl::forward(const std::vector<torch::Tensor>& features)
 {
     const auto standardized = standardizeFeatures(features);
     HeadOutput out = inner_->forward(standardized);
-    const auto standardizeMap = [&](const torch::Tensor& map, size_t k) {
-        return (map + mapShift_[k]) * mapScale_[k];
-    };
     out.anomalyMap = standardizeMap(out.anomalyMap, 0);
     out.localMap = standardizeMap(out.localMap, 1);
     out.globalMap = standardizeMap(out.globalMap, 2);

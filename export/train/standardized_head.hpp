@@ -67,6 +67,8 @@ private:
     std::vector<torch::Tensor> standardizeFeatures(
         const std::vector<torch::Tensor>& features) const;
 
+    /** Map k (the order of rawMaps()) with its fitted shift and scale. */
+    torch::Tensor standardizeMap(const torch::Tensor& map, size_t k) const;
     /** The inner head's three maps, then the context and segmentation maps where there are. */
     std::vector<torch::Tensor> rawMaps(const std::vector<torch::Tensor>& standardized);
     /** rawMaps() of features, batch images at a time. */
