@@ -209,8 +209,9 @@ int run(const CommandLine& cli)
         (i < heldCount ? heldPaths : trainPaths).push_back(paths[order[i]]);
     std::sort(trainPaths.begin(), trainPaths.end());
     std::sort(heldPaths.begin(), heldPaths.end());
-    if (heldPaths.empty())
-        heldPaths = trainPaths;  // --holdout 0: calibrate on the training images themselves
+    const bool calibrateOnTraining = heldPaths.empty();  // --holdout 0
+    if (calibrateOnTraining)
+        heldPaths = trainPaths;
 
     const auto features = extractFeatures(backbone, trainPaths, policy, 8, !quiet);
     HeadOptions headOptions = defaultHeadOptions(preset, size);
@@ -279,7 +280,9 @@ int run(const CommandLine& cli)
     }
     if (heldImages.empty())
         throw std::runtime_error("no readable held-out image for calibration");
-    const auto heldFeatures = extractFeatures(backbone, heldImages);
+    // With --holdout 0 the held-out images are the training images, whose features are at hand.
+    const auto heldFeatures =
+        calibrateOnTraining ? features : extractFeatures(backbone, heldImages);
     head->fitMapStatistics(features, heldFeatures, batch);
     head->eval();
     StatisticsScore statistics{nullptr};
@@ -339,10 +342,11 @@ int run(const CommandLine& cli)
             formatFloat(cal.pixelMin) + "," + formatFloat(cal.pixelMax));
     setMeta("anomaly.calibration", cal.method);
     std::ostringstream summary;
-    summary << "{\"images\":" << trainPaths.size() << ",\"holdout\":" << heldImages.size()
-            << ",\"data\":\"" << cli.get("data") << "\",\"preset\":\"" << presetName(preset)
-            << "\",\"model_size\":\"" << modelSizeName(size) << "\",\"backbone\":\""
-            << backbone.name << "\",\"image_size\":" << imageSize << ",\"epochs\":" << epochs
+    summary << "{\"images\":" << trainPaths.size()
+            << ",\"holdout\":" << (calibrateOnTraining ? 0 : heldImages.size()) << ",\"data\":\""
+            << cli.get("data") << "\",\"preset\":\"" << presetName(preset) << "\",\"model_size\":\""
+            << modelSizeName(size) << "\",\"backbone\":\"" << backbone.name
+            << "\",\"image_size\":" << imageSize << ",\"epochs\":" << epochs
             << ",\"batch\":" << batch << ",\"lr\":" << train.learningRate << ",\"seed\":" << seed
             << ",\"threads\":" << threads << ",\"head_gflops\":" << formatFloat(flops * 1e-9)
             << ",\"train_seconds\":" << formatFloat(trained.seconds)

@@ -135,10 +135,13 @@ void StandardizedHeadImpl::fitMapStatistics(const std::vector<torch::Tensor>& fe
         }
         heldValues += double(raw[0].numel());
     });
+    // Only a spread above 1 is divided out: it is what fitting to the training images inflates.
+    // A map that spreads less on unseen images (or, with --holdout 0, where a position's deviation
+    // was floored) keeps its training scale, so a quiet map's noise is never amplified.
     for (size_t k = 0; k < maps; ++k) {
         const double mean = heldSum[k] / heldValues;
         const double variance = heldSumSquares[k] / heldValues - mean * mean;
-        mapScale_[k].div_(std::sqrt(std::max(variance, 1e-12)));
+        mapScale_[k].div_(std::max(1.0, std::sqrt(std::max(variance, 0.0))));
     }
     if (segmentation_)
         mapScale_.back().mul_(segmentationWeight_);

@@ -123,7 +123,8 @@ TEST(StandardizedHead, EachMapIsRescaledToUnitSpreadOverTheHeldOutImages)
     // under maps fitted to the training images.
     const auto f = features(40, 6);
     auto held = features(30, 7);
-    held[0] = (held[0] - 7.0) * 1.8 + 7.0;
+    for (auto& t : held)
+        t = (t - 7.0) * 1.8 + 7.0;
     // Reference: the maps standardised per position on f alone (held-out = f is that, since the
     // standardised maps then spread exactly 1 over all positions), and their spread over held.
     StandardizedHead reference(std::make_shared<ProbeHead>(), geometry(), 0, true, 2.5);
@@ -153,6 +154,28 @@ TEST(StandardizedHead, EachMapIsRescaledToUnitSpreadOverTheHeldOutImages)
     const auto probePart = plain->forward(held).anomalyMap;
     EXPECT_NEAR(spread(probePart), 1.0, 1e-6);
     EXPECT_NEAR(spread(onHead.anomalyMap - probePart), 2.5, 1e-5);
+}
+
+TEST(StandardizedHead, MapsThatSpreadLessOnTheHeldOutImagesKeepTheirTrainingScale)
+{
+    // Held-out images whose features spread far less than the training images': dividing by
+    // the maps' spread over them would amplify every map about threefold.
+    const auto f = features(40, 6);
+    auto narrow = features(30, 7);
+    for (auto& t : narrow)
+        t = (t - 7.0) * 0.3 + 7.0;
+    StandardizedHead reference(std::make_shared<ProbeHead>(), geometry(), 0);
+    reference->fitFeatureStatistics(f);
+    reference->fitMapStatistics(f, f, 8);  // spread exactly 1 over f: the training scale
+    StandardizedHead head(std::make_shared<ProbeHead>(), geometry(), 0);
+    head->fitFeatureStatistics(f);
+    head->fitMapStatistics(f, narrow, 8);
+    const auto expected = reference->forward(narrow);
+    const auto out = head->forward(narrow);
+    EXPECT_LT(expected.localMap.to(torch::kDouble).var(false).sqrt().item<double>(), 0.5);
+    EXPECT_TRUE(torch::allclose(out.anomalyMap, expected.anomalyMap, 1e-5, 1e-6));
+    EXPECT_TRUE(torch::allclose(out.localMap, expected.localMap, 1e-5, 1e-6));
+    EXPECT_TRUE(torch::allclose(out.globalMap, expected.globalMap, 1e-5, 1e-6));
 }
 
 TEST(StandardizedHead, ConstantPositionsDoNotBlowUp)

@@ -51,6 +51,13 @@ int runTool(const std::vector<std::string>& args)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/** Trains on w's images (one thread, quiet) into w.dir/model.onnx; returns the exit status. */
+int trainQuietly(const Workspace& w, const std::string& epochs, const std::string& holdout)
+{
+    return runTool({"--data", w.images, "--backbone", w.backbone, "--out", w.dir + "/model.onnx",
+                    "--epochs", epochs, "--threads", "1", "--holdout", holdout, "--quiet"});
+}
+
 /** Starts the tool, waits (up to 60 s) until `file` exists, then sends SIGTERM. Returns the exit
 status, or -1 when the file never appeared or the tool did not exit normally. */
 int terminateWhenWritten(const std::vector<std::string>& args, const std::string& file)
@@ -80,9 +87,7 @@ TEST(TrainTool, WritesAModelTheRuntimeLoads)
 {
     Workspace w("cli_model");
     const std::string out = w.dir + "/model.onnx";
-    ASSERT_EQ(runTool({"--data", w.images, "--backbone", w.backbone, "--out", out, "--epochs", "2",
-                       "--threads", "1", "--holdout", "0.25", "--quiet"}),
-              0);
+    ASSERT_EQ(trainQuietly(w, "2", "0.25"), 0);
     auto detector = cv::anomaly::LocalGlobalFlow::create(out);
     EXPECT_EQ(detector->getMethod(), "lgnf");
     EXPECT_EQ(detector->getModelSize(), "lite");
@@ -99,6 +104,17 @@ TEST(TrainTool, WritesAModelTheRuntimeLoads)
         EXPECT_LE(r.normalizedScore, 1.f);
     }
     EXPECT_FALSE(exists(out + ".ckpt"));  // removed after a successful run
+}
+
+TEST(TrainTool, CalibratesOnTheTrainingImagesWithHoldoutZero)
+{
+    Workspace w("cli_holdout0");
+    ASSERT_EQ(trainQuietly(w, "1", "0"), 0);
+    auto detector = cv::anomaly::LocalGlobalFlow::create(w.dir + "/model.onnx");
+    // All 12 images trained on, none held out (the calibration used the training images).
+    const std::string summary = detector->getMetadata("anomaly.training.summary");
+    EXPECT_NE(summary.find("{\"images\":12,\"holdout\":0,"), std::string::npos) << summary;
+    EXPECT_EQ(detector->getMetadata("anomaly.calibration"), "quantile:0.995");
 }
 
 TEST(TrainTool, RejectsBadArgumentsWithAMessage)
