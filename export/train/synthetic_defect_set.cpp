@@ -1,7 +1,6 @@
 // This file is part of the opencv_anomaly project. See LICENSE in the repository root.
 #include "synthetic_defect_set.hpp"
 
-#include <opencv2/imgproc.hpp>
 #include <progress_bar.hpp>
 
 #include <optional>
@@ -10,25 +9,6 @@
 
 namespace anomaly_train {
 
-cv::Mat synthesisImage(const cv::Mat& image, cv::Size size)
-{
-    const int depth = image.depth();
-    if (depth != CV_8U && depth != CV_16U && depth != CV_32F)
-        throw std::runtime_error("synthetic defects: unsupported image depth");
-    const double scale = depth == CV_8U ? 1.0 / 255 : depth == CV_16U ? 1.0 / 65535 : 1.0;
-    const bool shrinkMuch = image.cols > 2 * size.width && image.rows > 2 * size.height;
-    cv::Mat resized, colour, result;
-    cv::resize(image, resized, size, 0, 0, shrinkMuch ? cv::INTER_AREA : cv::INTER_LINEAR);
-    if (resized.channels() == 1)
-        cv::cvtColor(resized, colour, cv::COLOR_GRAY2BGR);
-    else if (resized.channels() == 4)
-        cv::cvtColor(resized, colour, cv::COLOR_BGRA2BGR);
-    else
-        colour = resized;
-    colour.convertTo(result, CV_32F, scale);
-    return result;
-}
-
 namespace {
 
 cv::Mat readSynthesisImage(const std::string& path, cv::Size size)
@@ -36,7 +16,14 @@ cv::Mat readSynthesisImage(const std::string& path, cv::Size size)
     const cv::Mat image = readImage(path);
     if (image.empty())
         throw std::runtime_error("cannot read image " + path + " for the synthetic defects");
-    return synthesisImage(image, size);
+    // The pixels the backbone would see, in the image's own colour order, so that images of any
+    // depth and channel count can be pasted into each other.
+    cv::anomaly::InputSpec spec;
+    spec.size = size;
+    spec.rgb = false;
+    cv::Mat networkImage;
+    cv::anomaly::makeNetworkImage(image, spec, networkImage);
+    return networkImage;
 }
 
 torch::Tensor toTensor(const cv::Mat& cells)

@@ -20,12 +20,6 @@ struct SyntheticDefectSet
     torch::Tensor targets;   // [M, 1, h, w]: defect fraction of every cell
 };
 
-/** An image as the synthesis takes it: the backbone's input size (resized as makeInputBlob
-resizes), 3 channels in the image's colour order, CV_32F in [0, 1] (the depth's full scale as 1,
-as makeInputBlob scales it), so that images of any depth and channel count can be pasted into each
-other. */
-cv::Mat synthesisImage(const cv::Mat& image, cv::Size size);
-
 /** variantsPerImage synthetic defects on every image of paths (n >= 2), each pasted from another
 image drawn at random, in the order variant by variant, image by image. Sample j draws from an
 std::mt19937_64 seeded with {seed, j} only, so the set depends on seed and paths alone, not on the

@@ -10,6 +10,12 @@ namespace anomaly {
 
 namespace {
 
+void checkInputSize(const InputSpec& spec)
+{
+    if (spec.size.width <= 0 || spec.size.height <= 0)
+        CV_Error(Error::StsBadArg, "anomaly: input size must be positive");
+}
+
 // One image as 3-channel float32 in [0,1], network colour order, at the network's size.
 Mat toNetworkImage(const Mat& image, const InputSpec& spec)
 {
@@ -60,10 +66,15 @@ Mat toNetworkImage(const Mat& image, const InputSpec& spec)
 
 }  // namespace
 
+void makeNetworkImage(InputArray image, const InputSpec& spec, OutputArray out)
+{
+    checkInputSize(spec);
+    toNetworkImage(image.getMat(), spec).copyTo(out);
+}
+
 void makeInputBlob(InputArrayOfArrays images, const InputSpec& spec, OutputArray blob)
 {
-    if (spec.size.width <= 0 || spec.size.height <= 0)
-        CV_Error(Error::StsBadArg, "anomaly: input size must be positive");
+    checkInputSize(spec);
     for (int c = 0; c < 3; ++c)
         if (!(spec.std[c] > 0))
             CV_Error(Error::StsBadArg, "anomaly: std must be positive");

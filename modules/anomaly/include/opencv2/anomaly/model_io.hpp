@@ -46,6 +46,15 @@ struct CV_EXPORTS_W_SIMPLE InputSpec
     CV_PROP_RW Scalar std;   //!< per channel, network order
 };
 
+/** @brief One image as the network sees it before normalisation (doc/model-format.md section 4):
+resized to spec.size (INTER_AREA when it shrinks more than twofold both ways, else INTER_LINEAR),
+3 channels in spec's colour order (grey replicated, alpha dropped), CV_32FC3 with the depth's full
+scale as 1. makeInputBlob is this followed by (x - mean) / std per channel; tools that work on
+images at the network's resolution (the training tool's synthetic defects) call it to see the
+same pixels. spec.mean and spec.std are not used.
+@throws cv::Exception as makeInputBlob does for the image. */
+CV_EXPORTS_W void makeNetworkImage(InputArray image, const InputSpec& spec, OutputArray out);
+
 /** @brief Converts images to the network's NCHW float32 input blob (doc/model-format.md section 4).
 Images may have 1, 3 or 4 channels and depth CV_8U, CV_16U or CV_32F, and any size.
 @throws cv::Exception for empty images or unsupported channel counts or depths. */
