@@ -210,8 +210,6 @@ int run(const CommandLine& cli)
     std::sort(trainPaths.begin(), trainPaths.end());
     std::sort(heldPaths.begin(), heldPaths.end());
     const bool calibrateOnTraining = heldPaths.empty();  // --holdout 0
-    if (calibrateOnTraining)
-        heldPaths = trainPaths;
 
     const auto features = extractFeatures(backbone, trainPaths, policy, 8, !quiet);
     HeadOptions headOptions = defaultHeadOptions(preset, size);
@@ -268,6 +266,10 @@ int run(const CommandLine& cli)
         if (segmented.stopped)
             return reportStop(segmentationTrain.checkpointPath);
     }
+    // --holdout 0: calibrate on the training images the features were computed from (the
+    // list extractFeatures left, without the images it skipped), so rows match `features`.
+    if (calibrateOnTraining)
+        heldPaths = trainPaths;
     std::vector<cv::Mat> heldImages;
     for (const auto& p : heldPaths) {
         cv::Mat image = readImage(p);

@@ -51,6 +51,12 @@ std::vector<torch::Tensor> features(int64_t n, uint64_t seed)
     return f;
 }
 
+/** Standard deviation of all values of a map (every image and position). */
+double spread(const torch::Tensor& map)
+{
+    return map.to(torch::kDouble).var(false).sqrt().item<double>();
+}
+
 TEST(StandardizedHead, UnfittedIsTheIdentity)
 {
     auto probe = std::make_shared<ProbeHead>();
@@ -135,9 +141,6 @@ TEST(StandardizedHead, EachMapIsRescaledToUnitSpreadOverTheHeldOutImages)
     head->fitMapStatistics(f, held, 8);
     const auto onReference = reference->forward(held);
     const auto onHead = head->forward(held);
-    const auto spread = [](const torch::Tensor& m) {
-        return m.to(torch::kDouble).var(false).sqrt().item<double>();
-    };
     for (const auto& pair : {std::make_pair(onReference.localMap, onHead.localMap),
                              std::make_pair(onReference.globalMap, onHead.globalMap)}) {
         const double factor = spread(pair.first);
@@ -172,7 +175,7 @@ TEST(StandardizedHead, MapsThatSpreadLessOnTheHeldOutImagesKeepTheirTrainingScal
     head->fitMapStatistics(f, narrow, 8);
     const auto expected = reference->forward(narrow);
     const auto out = head->forward(narrow);
-    EXPECT_LT(expected.localMap.to(torch::kDouble).var(false).sqrt().item<double>(), 0.5);
+    EXPECT_LT(spread(expected.localMap), 0.5);
     EXPECT_TRUE(torch::allclose(out.anomalyMap, expected.anomalyMap, 1e-5, 1e-6));
     EXPECT_TRUE(torch::allclose(out.localMap, expected.localMap, 1e-5, 1e-6));
     EXPECT_TRUE(torch::allclose(out.globalMap, expected.globalMap, 1e-5, 1e-6));
