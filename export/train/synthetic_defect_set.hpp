@@ -25,7 +25,8 @@ image drawn at random, in the order variant by variant, image by image. Sample j
 std::mt19937_64 seeded with {seed, j} only, so the set depends on seed and paths alone, not on the
 batch size or the thread count. Images are read again from disk for every sample: keeping them
 at the network's size would take 1.2 MB each at 320x320 (840 MB for magnetic_tile's 686), reading
-them again about 6 s of a 10-minute training (measured 2026-12-05). Throws std::runtime_error when
+them again about 6 s of a 10-minute training (the same read, grey-to-float and resize timed
+in OpenCV-Python on magnetic_tile, 2026-12-05). Throws std::runtime_error when
 an image cannot be read. */
 SyntheticDefectSet makeSyntheticDefectSet(Backbone& backbone, const std::vector<std::string>& paths,
                                           int variantsPerImage, uint64_t seed, bool showProgress,
