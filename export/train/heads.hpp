@@ -17,12 +17,16 @@ namespace anomaly_train {
 struct HeadOutput
 {
     torch::Tensor anomalyMap, localMap, globalMap;  // [N, 1, mapHeight, mapWidth]
-    torch::Tensor loss;                             // scalar training loss
+    // The same shape where the image score comes from another map than anomalyMap (the output
+    // score_map, doc/model-format.md); undefined otherwise.
+    torch::Tensor scoreMap;
+    torch::Tensor loss;  // scalar training loss
 };
 
 struct ExportedMaps
 {
     std::string anomalyMap, localMap, globalMap;
+    std::string scoreMap;  // empty: the image score comes from anomalyMap
 };
 
 /** Everything after the backbone. forward() takes the three feature maps [N, C_s, H_s, W_s]. */

@@ -58,8 +58,8 @@ CommandLine makeCommandLine()
           "surroundings; its map is added to the anomaly map; 0: none"},
          {"segmentation-epochs", "24", "epochs of the segmentation head (>= 1)"},
          {"segmentation-weight", "1",
-          "factor on the segmentation head's map (standardised like the others) where it is "
-          "added to the anomaly map (> 0)"},
+          "factor on the segmentation head's evidence (its map on the exceedance scale of the "
+          "held-out images) where it is added to the anomaly map (> 0)"},
          {"image-size", "", "input size in pixels (>= 16; default: the backbone's)"},
          {"epochs", "", "training epochs (>= 1; default 12 for lgfdr, 8 otherwise)"},
          {"batch", "8", "images per training step (>= 1)"},

@@ -56,6 +56,10 @@ std::unique_ptr<anomaly_export::OnnxGraphBuilder> buildMergedModel(
     renameValue(graph, maps.globalMap, "global_map");
     for (const char* name : {"anomaly_map", "local_map", "global_map"})
         builder->addOutput(name, {-1, 1, geometry.mapHeight(), geometry.mapWidth()});
+    if (!maps.scoreMap.empty()) {
+        renameValue(graph, maps.scoreMap, "score_map");
+        builder->addOutput("score_map", {-1, 1, geometry.mapHeight(), geometry.mapWidth()});
+    }
     if (statistics) {
         renameValue(graph, statistics->exportGraph(g, features[2]), "statistics_score");
         builder->addOutput("statistics_score", {-1, 1, 1, 1});

@@ -39,10 +39,13 @@ StandardizedHeadImpl::StandardizedHeadImpl(std::shared_ptr<AnomalyHeadImpl> inne
         context_ = register_module(
             "context", ContextMap(geometry.channels[2], geometry.heights[2], geometry.widths[2],
                                   contextWindow, geometry.upFactor(2)));
-    if (segmentation)
+    if (segmentation) {
         segmentation_ = register_module("segmentation",
                                         SegmentationHead(geometry.channels[2], geometry.heights[2],
                                                          geometry.widths[2], geometry.upFactor(2)));
+        densityEvidence_ = register_module("density_evidence", ExceedanceScale());
+        segmentationEvidence_ = register_module("segmentation_evidence", ExceedanceScale());
+    }
     const size_t maps = 3 + (context_ ? 1 : 0) + (segmentation_ ? 1 : 0);
     const std::vector<int64_t> mapShape{1, 1, geometry.mapHeight(), geometry.mapWidth()};
     for (size_t k = 0; k < maps; ++k) {
@@ -143,8 +146,25 @@ void StandardizedHeadImpl::fitMapStatistics(const std::vector<torch::Tensor>& fe
         const double variance = heldSumSquares[k] / heldValues - mean * mean;
         mapScale_[k].div_(std::max(1.0, std::sqrt(std::max(variance, 0.0))));
     }
-    if (segmentation_)
-        mapScale_.back().mul_(segmentationWeight_);
+    if (segmentation_) {
+        std::vector<torch::Tensor> density, segmentation;
+        forEachMapBatch(heldOut, batch, [&](const std::vector<torch::Tensor>& raw) {
+            auto evidence = evidenceMaps(raw);
+            density.push_back(std::move(evidence.first));
+            segmentation.push_back(std::move(evidence.second));
+        });
+        densityEvidence_->fit(torch::cat(density));
+        segmentationEvidence_->fit(torch::cat(segmentation), segmentationWeight_);
+    }
+}
+
+std::pair<torch::Tensor, torch::Tensor> StandardizedHeadImpl::evidenceMaps(
+    const std::vector<torch::Tensor>& raw) const
+{
+    auto density = standardizeMap(raw[0], 0);
+    if (context_)
+        density = density + standardizeMap(raw[3], 3);
+    return {density, standardizeMap(raw.back(), raw.size() - 1)};
 }
 
 std::vector<torch::Tensor> StandardizedHeadImpl::standardizeFeatures(
@@ -171,9 +191,12 @@ HeadOutput StandardizedHeadImpl::forward(const std::vector<torch::Tensor>& featu
     size_t k = 3;
     if (context_)
         out.anomalyMap = out.anomalyMap + standardizeMap(context_->forward(standardized[2]), k++);
-    if (segmentation_)
-        out.anomalyMap =
-            out.anomalyMap + standardizeMap(segmentation_->forward(standardized[2]), k);
+    if (segmentation_) {
+        out.scoreMap = out.anomalyMap;
+        out.anomalyMap = densityEvidence_->forward(out.anomalyMap) +
+                         segmentationEvidence_->forward(
+                             standardizeMap(segmentation_->forward(standardized[2]), k));
+    }
     return out;
 }
 
@@ -202,10 +225,13 @@ ExportedMaps StandardizedHeadImpl::exportGraph(GraphEmitter& g,
     if (context_)
         maps.anomalyMap = g.binary("Add", maps.anomalyMap,
                                    standardizeMap(context_->exportGraph(g, standardized[2]), k++));
-    if (segmentation_)
+    if (segmentation_) {
+        maps.scoreMap = maps.anomalyMap;
         maps.anomalyMap =
-            g.binary("Add", maps.anomalyMap,
-                     standardizeMap(segmentation_->exportGraph(g, standardized[2]), k));
+            g.binary("Add", densityEvidence_->exportGraph(g, maps.anomalyMap),
+                     segmentationEvidence_->exportGraph(
+                         g, standardizeMap(segmentation_->exportGraph(g, standardized[2]), k)));
+    }
     return maps;
 }
 

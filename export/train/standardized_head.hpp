@@ -4,6 +4,7 @@
 #define ANOMALY_TRAIN_STANDARDIZED_HEAD_HPP
 
 #include "context_map.hpp"
+#include "exceedance_scale.hpp"
 #include "heads.hpp"
 #include "segmentation_head.hpp"
 
@@ -12,6 +13,7 @@
 #include <array>
 #include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace anomaly_train {
@@ -32,15 +34,18 @@ namespace anomaly_train {
  *    stride-16 features, standardised per position the same way, is added to the anomaly map
  *    (not to the local and global maps, which stay the branches' own);
  *  - with a segmentation head (HeadOptions::segmentation), its logits of the standardised
- *    stride-16 features, standardised per position the same way and multiplied by
- *    HeadOptions::segmentationWeight (folded into their scale), are added to the anomaly map too.
+ *    stride-16 features, standardised per position the same way, are a second kind of evidence:
+ *    the anomaly map is then the sum of the density maps (the inner head's anomaly map plus the
+ *    context map) and the segmentation map each on its ExceedanceScale fitted on the held-out
+ *    images, the segmentation term times HeadOptions::segmentationWeight. Why: on magnetic_tile
+ *    the density maps' heavy tails decide a plain sum wherever both fire (exceedance_scale.hpp).
  * Until fitted, all are the identity. The statistics are buffers: they are saved in checkpoints
- * and exported as constant Add and Mul nodes. */
+ * and exported as constant Add and Mul nodes (the exceedance scales as the nodes they document). */
 class StandardizedHeadImpl : public AnomalyHeadImpl
 {
 public:
-    /** contextWindow 0: no context map; segmentation: a SegmentationHead, whose standardised map
-    enters the anomaly map times segmentationWeight. */
+    /** contextWindow 0: no context map; segmentation: a SegmentationHead, whose evidence enters
+    the anomaly map times segmentationWeight. */
     StandardizedHeadImpl(std::shared_ptr<AnomalyHeadImpl> inner, const HeadGeometry& geometry,
                          int64_t contextWindow, bool segmentation = false,
                          double segmentationWeight = 1.0);
@@ -48,7 +53,8 @@ public:
     /** Feature statistics; call before training. */
     void fitFeatureStatistics(const std::vector<torch::Tensor>& features) override;
     /** Map statistics of the trained head (eval mode), in batches: per position over the
-    training features, then one factor per map over the held-out features (see the class
+    training features, then one factor per map over the held-out features and, with a
+    segmentation head, the two exceedance scales on the held-out features (see the class
     comment). */
     void fitMapStatistics(const std::vector<torch::Tensor>& features,
                           const std::vector<torch::Tensor>& heldOut, int64_t batch);
@@ -71,6 +77,9 @@ private:
     torch::Tensor standardizeMap(const torch::Tensor& map, size_t k) const;
     /** The inner head's three maps, then the context and segmentation maps where there are. */
     std::vector<torch::Tensor> rawMaps(const std::vector<torch::Tensor>& standardized);
+    /** The standardised density maps' sum and the standardised segmentation map of rawMaps(). */
+    std::pair<torch::Tensor, torch::Tensor> evidenceMaps(
+        const std::vector<torch::Tensor>& raw) const;
     /** rawMaps() of features, batch images at a time. */
     void forEachMapBatch(const std::vector<torch::Tensor>& features, int64_t batch,
                          const std::function<void(const std::vector<torch::Tensor>&)>& use);
@@ -79,6 +88,7 @@ private:
     ContextMap context_{nullptr};
     SegmentationHead segmentation_{nullptr};
     double segmentationWeight_;
+    ExceedanceScale densityEvidence_{nullptr}, segmentationEvidence_{nullptr};
     std::array<torch::Tensor, 3> featureShift_, featureScale_;  // [1, C_s, 1, 1]
     // [1, 1, h, w]: anomaly, local, global (then context and segmentation where there are)
     std::vector<torch::Tensor> mapShift_, mapScale_;

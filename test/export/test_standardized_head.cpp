@@ -2,10 +2,13 @@
 // StandardizedHead against the definitions it implements: after fitting, the head sees features
 // with zero mean and unit variance per channel, its maps over the fitting images have zero mean
 // and unit variance at every position, and each map is then scaled to unit spread over held-out
-// images.
+// images; with a segmentation head the anomaly map sums the two maps' exceedance scales.
 #include "standardized_head.hpp"
 
 #include <gtest/gtest.h>
+
+#include <memory>
+#include <utility>
 
 namespace {
 
@@ -51,6 +54,18 @@ std::vector<torch::Tensor> features(int64_t n, uint64_t seed)
     return f;
 }
 
+/** A head around probe, fitted on f with held as the held-out images. */
+StandardizedHead fittedHead(const std::vector<torch::Tensor>& f,
+                            const std::vector<torch::Tensor>& held, int64_t window = 0,
+                            bool segmentation = false, double weight = 1.0,
+                            std::shared_ptr<ProbeHead> probe = std::make_shared<ProbeHead>())
+{
+    StandardizedHead head(std::move(probe), geometry(), window, segmentation, weight);
+    head->fitFeatureStatistics(f);
+    head->fitMapStatistics(f, held, 8);
+    return head;
+}
+
 /** Standard deviation of all values of a map (every image and position). */
 double spread(const torch::Tensor& map)
 {
@@ -87,39 +102,50 @@ TEST(StandardizedHead, FittedFeaturesAndMapsHaveZeroMeanAndUnitVariance)
     }
 }
 
-TEST(StandardizedHead, ContextAndSegmentationMapsAreAddedStandardisedToTheAnomalyMapOnly)
+TEST(StandardizedHead, ContextMapIsAddedStandardisedToTheAnomalyMapOnly)
 {
     const auto f = features(40, 5);
-    StandardizedHead plain(std::make_shared<ProbeHead>(), geometry(), 0);
-    plain->fitFeatureStatistics(f);
-    plain->fitMapStatistics(f, f, 8);
-    const auto a = plain->forward(f);
-    // A context map alone, then a (random-weight) segmentation head alone, with weight 1 and 2.5.
-    struct Extra
-    {
-        int64_t window;
-        bool segmentation;
-        double weight;
-    };
-    for (const Extra& extra : {Extra{3, false, 1.0}, Extra{0, true, 1.0}, Extra{0, true, 2.5}}) {
-        SCOPED_TRACE(extra.segmentation
-                         ? "segmentation head, weight " + std::to_string(extra.weight)
-                         : std::string("context map"));
-        StandardizedHead extended(std::make_shared<ProbeHead>(), geometry(), extra.window,
-                                  extra.segmentation, extra.weight);
-        extended->fitFeatureStatistics(f);
-        extended->fitMapStatistics(f, f, 8);
-        const auto b = extended->forward(f);
-        EXPECT_TRUE(torch::allclose(a.localMap, b.localMap));
-        EXPECT_TRUE(torch::allclose(a.globalMap, b.globalMap));
-        // What is added is standardised per position over the fitting images, like the maps, then
-        // weighted: zero mean, standard deviation the weight.
-        const auto added = b.anomalyMap - a.anomalyMap;
-        EXPECT_LT(added.mean(0).abs().max().item<double>(), 1e-4);
-        EXPECT_LT(
-            (added.var(0, false) / (extra.weight * extra.weight) - 1).abs().max().item<double>(),
-            1e-3);
-        EXPECT_GT((added - a.anomalyMap).abs().max().item<double>(), 0.1);
+    const auto a = fittedHead(f, f)->forward(f);
+    const auto b = fittedHead(f, f, 3)->forward(f);
+    EXPECT_FALSE(b.scoreMap.defined());  // the image score comes from the anomaly map
+    EXPECT_TRUE(torch::allclose(a.localMap, b.localMap));
+    EXPECT_TRUE(torch::allclose(a.globalMap, b.globalMap));
+    // What is added is standardised per position over the fitting images, like the maps: zero
+    // mean, unit standard deviation.
+    const auto added = b.anomalyMap - a.anomalyMap;
+    EXPECT_LT(added.mean(0).abs().max().item<double>(), 1e-4);
+    EXPECT_LT((added.var(0, false) - 1).abs().max().item<double>(), 1e-3);
+    EXPECT_GT((added - a.anomalyMap).abs().max().item<double>(), 0.1);
+}
+
+TEST(StandardizedHead, WithSegmentationTheAnomalyMapSumsTheEvidenceOfBothKinds)
+{
+    // Fitted with held-out = fitting images, whose standardised maps then spread exactly 1: the
+    // density map is the plain head's anomaly map, the segmentation map its logits standardised
+    // per position here; each goes through an exceedance scale fitted on its own values over the
+    // fitting images, the segmentation one times the weight.
+    const auto f = features(40, 5);
+    const auto a = fittedHead(f, f)->forward(f);
+    for (double weight : {1.0, 2.5}) {
+        SCOPED_TRACE(weight);
+        auto probe = std::make_shared<ProbeHead>();
+        auto head = fittedHead(f, f, 0, true, weight, probe);
+        const auto out = head->forward(f);
+        torch::NoGradGuard noGrad;
+        const auto logits = head->segmentation()->forward(probe->seen[2]).to(torch::kDouble);
+        const auto mean = logits.mean(0, true);
+        const auto std = (logits - mean).pow(2).mean(0, true).sqrt();
+        const auto segmentation = ((logits - mean) / std).to(torch::kFloat);
+        ExceedanceScale densityEvidence, segmentationEvidence;
+        densityEvidence->fit(a.anomalyMap);
+        segmentationEvidence->fit(segmentation, weight);
+        const auto expected =
+            densityEvidence->forward(a.anomalyMap) + segmentationEvidence->forward(segmentation);
+        EXPECT_TRUE(torch::allclose(out.anomalyMap, expected, 1e-4, 1e-4));
+        // The image score's map is the density map itself.
+        EXPECT_TRUE(torch::allclose(out.scoreMap, a.anomalyMap));
+        EXPECT_TRUE(torch::allclose(a.localMap, out.localMap));
+        EXPECT_TRUE(torch::allclose(a.globalMap, out.globalMap));
     }
 }
 
@@ -133,14 +159,8 @@ TEST(StandardizedHead, EachMapIsRescaledToUnitSpreadOverTheHeldOutImages)
         t = (t - 7.0) * 1.8 + 7.0;
     // Reference: the maps standardised per position on f alone (held-out = f is that, since the
     // standardised maps then spread exactly 1 over all positions), and their spread over held.
-    StandardizedHead reference(std::make_shared<ProbeHead>(), geometry(), 0, true, 2.5);
-    reference->fitFeatureStatistics(f);
-    reference->fitMapStatistics(f, f, 8);
-    StandardizedHead head(std::make_shared<ProbeHead>(), geometry(), 0, true, 2.5);
-    head->fitFeatureStatistics(f);
-    head->fitMapStatistics(f, held, 8);
-    const auto onReference = reference->forward(held);
-    const auto onHead = head->forward(held);
+    const auto onReference = fittedHead(f, f, 3)->forward(held);
+    const auto onHead = fittedHead(f, held, 3)->forward(held);
     for (const auto& pair : {std::make_pair(onReference.localMap, onHead.localMap),
                              std::make_pair(onReference.globalMap, onHead.globalMap)}) {
         const double factor = spread(pair.first);
@@ -149,14 +169,11 @@ TEST(StandardizedHead, EachMapIsRescaledToUnitSpreadOverTheHeldOutImages)
         // One factor for the whole map: the per-position standardisation is kept.
         EXPECT_TRUE(torch::allclose(pair.second * factor, pair.first, 1e-4, 1e-5));
     }
-    // The anomaly map is the probe's map plus the weighted segmentation map, each rescaled on
-    // its own; the probe's part alone spreads 1 over the held-out images.
-    StandardizedHead plain(std::make_shared<ProbeHead>(), geometry(), 0);
-    plain->fitFeatureStatistics(f);
-    plain->fitMapStatistics(f, held, 8);
-    const auto probePart = plain->forward(held).anomalyMap;
+    // The anomaly map is the probe's map plus the context map, each rescaled on its own; the
+    // probe's part alone spreads 1 over the held-out images.
+    const auto probePart = fittedHead(f, held)->forward(held).anomalyMap;
     EXPECT_NEAR(spread(probePart), 1.0, 1e-6);
-    EXPECT_NEAR(spread(onHead.anomalyMap - probePart), 2.5, 1e-5);
+    EXPECT_NEAR(spread(onHead.anomalyMap - probePart), 1.0, 1e-5);
 }
 
 TEST(StandardizedHead, MapsThatSpreadLessOnTheHeldOutImagesKeepTheirTrainingScale)
@@ -167,14 +184,9 @@ TEST(StandardizedHead, MapsThatSpreadLessOnTheHeldOutImagesKeepTheirTrainingScal
     auto narrow = features(30, 7);
     for (auto& t : narrow)
         t = (t - 7.0) * 0.3 + 7.0;
-    StandardizedHead reference(std::make_shared<ProbeHead>(), geometry(), 0);
-    reference->fitFeatureStatistics(f);
-    reference->fitMapStatistics(f, f, 8);  // spread exactly 1 over f: the training scale
-    StandardizedHead head(std::make_shared<ProbeHead>(), geometry(), 0);
-    head->fitFeatureStatistics(f);
-    head->fitMapStatistics(f, narrow, 8);
-    const auto expected = reference->forward(narrow);
-    const auto out = head->forward(narrow);
+    // Fitted with held-out = f, the maps spread exactly 1 over f: the training scale.
+    const auto expected = fittedHead(f, f)->forward(narrow);
+    const auto out = fittedHead(f, narrow)->forward(narrow);
     EXPECT_LT(spread(expected.localMap), 0.5);
     EXPECT_TRUE(torch::allclose(out.anomalyMap, expected.anomalyMap, 1e-5, 1e-6));
     EXPECT_TRUE(torch::allclose(out.localMap, expected.localMap, 1e-5, 1e-6));

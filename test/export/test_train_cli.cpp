@@ -94,7 +94,7 @@ TEST(TrainTool, WritesAModelTheRuntimeLoads)
     EXPECT_EQ(detector->getBackbone(), "test_random");
     EXPECT_TRUE(detector->hasLocalGlobalMaps());
     EXPECT_TRUE(detector->hasStatisticsScore());
-    EXPECT_EQ(detector->getFormatVersion(), "1.9");
+    EXPECT_EQ(detector->getFormatVersion(), "1.10");
     EXPECT_EQ(detector->getMetadata("anomaly.calibration"), "quantile:0.995");
     // Thresholds were calibrated: a normalised score of a good image lies in [0, 1].
     for (const auto& p : {"/000.png", "/001.png", "/002.png"}) {

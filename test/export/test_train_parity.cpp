@@ -78,7 +78,9 @@ TrainedModel trainTiny(const HeadOptions& options, const std::vector<cv::Mat>& i
     m.statistics->fit(features[2]);
     {
         torch::NoGradGuard noGrad;
-        const auto maps = m.head->forward(features).anomalyMap;
+        // In the units of the map the runtime takes the image score from, as anomaly_train does.
+        const HeadOutput out = m.head->forward(features);
+        const auto maps = out.scoreMap.defined() ? out.scoreMap : out.anomalyMap;
         std::vector<float> peaks;
         for (int64_t i = 0; i < maps.size(0); ++i)
             peaks.push_back(maps[i].max().item<float>());
@@ -86,7 +88,7 @@ TrainedModel trainTiny(const HeadOptions& options, const std::vector<cv::Mat>& i
     }
     auto builder =
         buildMergedModel(m.backbone.model, *m.head, m.backbone.geometry, m.statistics.get());
-    const std::pair<const char*, const char*> meta[] = {{"anomaly.format_version", "1.9"},
+    const std::pair<const char*, const char*> meta[] = {{"anomaly.format_version", "1.10"},
                                                         {"anomaly.input_width", "64"},
                                                         {"anomaly.input_height", "64"},
                                                         {"anomaly.color_order", "RGB"},
@@ -169,10 +171,13 @@ TEST_P(TrainParity, OpenCvInferenceMatchesLibTorchAtBatch1And2)
 
     cv::anomaly::registerCustomLayers();
     cv::dnn::Net net = cv::dnn::readNetFromONNX(m.bytes);
-    const std::vector<cv::String> outputs{"anomaly_map", "local_map", "global_map",
-                                          "statistics_score"};
-    const torch::Tensor* expectedMaps[4] = {&expected.anomalyMap, &expected.localMap,
-                                            &expected.globalMap, &expectedStatistics};
+    std::vector<cv::String> outputs{"anomaly_map", "local_map", "global_map", "statistics_score"};
+    std::vector<const torch::Tensor*> expectedMaps{&expected.anomalyMap, &expected.localMap,
+                                                   &expected.globalMap, &expectedStatistics};
+    if (expected.scoreMap.defined()) {
+        outputs.push_back("score_map");
+        expectedMaps.push_back(&expected.scoreMap);
+    }
     for (int batch : {1, 2}) {
         for (size_t start = 0; start < testImages.size(); start += size_t(batch)) {
             const std::vector<cv::Mat> group(testImages.begin() + long(start),
@@ -182,22 +187,24 @@ TEST_P(TrainParity, OpenCvInferenceMatchesLibTorchAtBatch1And2)
             net.setInput(blob);
             std::vector<cv::Mat> outs;
             net.forward(outs, outputs);
-            for (int k = 0; k < 4; ++k) {
+            for (size_t k = 0; k < outputs.size(); ++k) {
                 const auto want = expectedMaps[k]->narrow(0, int64_t(start), batch);
-                const auto got = toTensor(outs[size_t(k)]);
-                ASSERT_EQ(got.sizes(), want.sizes()) << outputs[size_t(k)];
+                const auto got = toTensor(outs[k]);
+                ASSERT_EQ(got.sizes(), want.sizes()) << outputs[k];
                 // Relative to the range over all test images: one image's statistics score has
                 // none.
                 const double range =
                     (expectedMaps[k]->max() - expectedMaps[k]->min()).item<double>();
                 EXPECT_LE((want - got).abs().max().item<double>(), 1e-3 * std::max(range, 1e-6))
-                    << outputs[size_t(k)] << " batch " << batch << " start " << start;
+                    << outputs[k] << " batch " << batch << " start " << start;
             }
         }
     }
 
-    // The module's own path: raw scores (no smoothing) must equal the larger of the map maximum
-    // and the statistics score, and rank alike.
+    // The module's own path: raw scores (no smoothing) must equal the larger of the maximum of the
+    // score map (the anomaly map where there is none) and the statistics score, and rank alike.
+    const torch::Tensor& scoreMap =
+        expected.scoreMap.defined() ? expected.scoreMap : expected.anomalyMap;
     auto detector = cv::anomaly::LocalGlobalFlow::createFromBuffer(m.bytes);
     detector->setSmoothingSigma(0);
     detector->setBatchSize(2);
@@ -206,7 +213,7 @@ TEST_P(TrainParity, OpenCvInferenceMatchesLibTorchAtBatch1And2)
     std::vector<float> runtimeScores, torchScores;
     for (size_t i = 0; i < testImages.size(); ++i) {
         runtimeScores.push_back(results[i].score);
-        torchScores.push_back(std::max(expected.anomalyMap[int64_t(i)].max().item<float>(),
+        torchScores.push_back(std::max(scoreMap[int64_t(i)].max().item<float>(),
                                        expectedStatistics[int64_t(i)].item<float>()));
     }
     const float range = *std::max_element(torchScores.begin(), torchScores.end()) -
@@ -249,8 +256,11 @@ TEST_P(TrainParity, EveryNodeNameCarriesItsStage)
     std::set<std::string> outputs;
     for (const auto& out : merged.graph().output())
         outputs.insert(out.name());
-    EXPECT_EQ(outputs, (std::set<std::string>{"anomaly_map", "local_map", "global_map",
-                                              "statistics_score"}));
+    std::set<std::string> expectedOutputs{"anomaly_map", "local_map", "global_map",
+                                          "statistics_score"};
+    if (GetParam().segmentation)  // the density maps' sum, the image score's map
+        expectedOutputs.insert("score_map");
+    EXPECT_EQ(outputs, expectedOutputs);
 }
 
 INSTANTIATE_TEST_SUITE_P(

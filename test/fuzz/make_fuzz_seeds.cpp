@@ -88,6 +88,7 @@ int main(int argc, char** argv)
     write(models + "/channel_mix_plain.onnx", opencv_test::channelMixModel(false).serialize());
     write(models + "/custom_ops.onnx", customOpModel().serialize());
     write(models + "/statistics_score.onnx", opencv_test::statisticsScoreModel().serialize());
+    write(models + "/score_map.onnx", opencv_test::scoreMapModel().serialize());
     // rows-1, cols-1, depth selector, channels-1, then pixels.
     std::vector<unsigned char> image = {15, 15, 0, 2};
     image.resize(4 + 16 * 16 * 3, 128);

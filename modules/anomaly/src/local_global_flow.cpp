@@ -14,6 +14,7 @@ const char* const kAnomalyMapOutput = "anomaly_map";
 const char* const kLocalMapOutput = "local_map";
 const char* const kGlobalMapOutput = "global_map";
 const char* const kStatisticsScoreOutput = "statistics_score";
+const char* const kScoreMapOutput = "score_map";
 
 bool cudaAvailable()
 {
@@ -172,6 +173,12 @@ private:
             outputNames_.push_back(kStatisticsScoreOutput);
             statisticsIndex_ = outputNames_.size() - 1;
         }
+        // Looked up as a layer, not among the unconnected outputs: the exporter's score map is
+        // also an input of the anomaly map (doc/model-format.md section 2).
+        if (net_.getLayerId(kScoreMapOutput) >= 0) {
+            outputNames_.push_back(kScoreMapOutput);
+            scoreMapIndex_ = outputNames_.size() - 1;
+        }
     }
 
     void loadNet(ConvolutionLayers convolutions)
@@ -252,13 +259,19 @@ private:
         float score;
     };
 
-    MapResult postprocessMap(const Mat& outputs, int index, Size imageSize) const
+    // One map plane of a batch output, smoothed at map resolution.
+    Mat smoothedPlane(const Mat& outputs, int index) const
     {
         const int h = outputs.size[2], w = outputs.size[3];
         Mat raw(h, w, CV_32F, const_cast<float*>(outputs.ptr<float>(index, 0)));
         requireFiniteMap(raw);
         const double sigmaInMapPixels = smoothingSigma_ * double(w) / settings_.input.size.width;
-        Mat smoothed = smoothMap(raw, sigmaInMapPixels).clone();
+        return smoothMap(raw, sigmaInMapPixels).clone();
+    }
+
+    MapResult postprocessMap(const Mat& outputs, int index, Size imageSize) const
+    {
+        const Mat smoothed = smoothedPlane(outputs, index);
         MapResult r;
         r.score = reduceMap(smoothed, settings_.reduction);
         resize(smoothed, r.fullSize, imageSize, 0, 0, INTER_LINEAR);
@@ -283,7 +296,11 @@ private:
                     AnomalyResult& r) const
     {
         MapResult combined = postprocessMap(outputs[0], index, imageSize);
-        r.score = combined.score;
+        // A model with a score map takes the image score from it (format 1.10): its anomaly map
+        // is made for outlining, its score map for the image verdict.
+        r.score = scoreMapIndex_ > 0 ? reduceMap(smoothedPlane(outputs[scoreMapIndex_], index),
+                                                 settings_.reduction)
+                                     : combined.score;
         if (statisticsIndex_ > 0) {
             r.statisticsScore = outputs[statisticsIndex_].ptr<float>(index)[0];
             if (!std::isfinite(r.statisticsScore))
@@ -318,7 +335,7 @@ private:
     ConvolutionLayers netConvolutions_ = CONVOLUTION_LAYERS_CUSTOM;
     std::vector<String> outputNames_;
     // Positions in outputNames_ (0: absent; anomaly_map is always first).
-    size_t globalMapIndex_ = 0, statisticsIndex_ = 0;
+    size_t globalMapIndex_ = 0, statisticsIndex_ = 0, scoreMapIndex_ = 0;
     float imageThreshold_ = 0.f, pixelThreshold_ = 0.f;
     double smoothingSigma_ = 0, minRegionArea_ = 0;
     int batchSize_ = 8;

@@ -106,6 +106,42 @@ TEST(Anomaly_LocalGlobalFlow, statistics_score_is_reported_and_raises_the_image_
     EXPECT_NEAR(r.score, 0.2f, 1e-6);
 }
 
+TEST(Anomaly_LocalGlobalFlow, score_map_gives_the_image_score_and_anomaly_map_the_pixels)
+{
+    auto detector = LocalGlobalFlow::createFromBuffer(scoreMapModel().serialize());
+    EXPECT_EQ(detector->getFormatVersion(), "1.10");
+    AnomalyResult r;
+    // Pure green (BGR): score map 1 everywhere, so the image is NG (threshold 0.5), while the
+    // anomaly map, (B + G + R) / 3 = 1/3, stays below the pixel threshold 0.5: no region.
+    detector->detect(Mat(40, 40, CV_8UC3, Scalar(0, 255, 0)), r);
+    EXPECT_NEAR(r.score, 1.0f, 1e-6);
+    EXPECT_TRUE(r.isAnomalous);
+    EXPECT_NEAR(r.anomalyMap.at<float>(20, 20), 1.0f / 3, 1e-6);
+    EXPECT_EQ(countNonZero(r.mask), 0);
+    // A white square on blue: the anomaly map marks the square (1 against 1/3), the score map
+    // sees green only inside it (1): both agree; on pure blue the score map is 0 (OK) although
+    // the anomaly map is 1/3 everywhere.
+    Mat image(40, 40, CV_8UC3, Scalar(255, 0, 0));
+    image(Rect(10, 10, 12, 12)).setTo(Scalar::all(255));
+    detector->detect(image, r);
+    EXPECT_NEAR(r.score, 1.0f, 1e-6);
+    EXPECT_EQ(r.regions.size(), 1u);
+    detector->detect(Mat(40, 40, CV_8UC3, Scalar(255, 0, 0)), r);
+    EXPECT_NEAR(r.score, 0.0f, 1e-6);
+    EXPECT_FALSE(r.isAnomalous);
+    EXPECT_NEAR(r.localScore, 1.0f, 1e-6);  // the branches' own scores stay their maps'
+
+    // Batched: each image's score from its own plane of the score map.
+    detector->setBatchSize(2);
+    std::vector<AnomalyResult> results;
+    const std::vector<Mat> greens{Mat(32, 32, CV_8UC3, Scalar(0, 51, 0)),
+                                  Mat(32, 32, CV_8UC3, Scalar(0, 204, 0))};
+    detector->detectBatch(greens, results);
+    ASSERT_EQ(results.size(), 2u);
+    EXPECT_NEAR(results[0].score, 0.2f, 1e-6);
+    EXPECT_NEAR(results[1].score, 0.8f, 1e-6);
+}
+
 TEST(Anomaly_LocalGlobalFlow, statistics_scores_of_a_batch_belong_to_their_images)
 {
     auto detector = LocalGlobalFlow::createFromBuffer(statisticsScoreModel().serialize());

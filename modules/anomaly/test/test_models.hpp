@@ -74,6 +74,19 @@ inline TestModel statisticsScoreModel(float factor = 2.f, int64_t window = kTest
     return m;
 }
 
+/** channelMixModel() plus the format-1.10 output score_map = G, the map the image score comes
+from. */
+inline TestModel scoreMapModel()
+{
+    TestModel m = channelMixModel();
+    const int64_t s = kTestModelSize;
+    m.floatTensor("w_green", {1, 3, 1, 1}, {0.f, 1.f, 0.f});
+    m.node("Conv", {"image", "w_green"}, {"score_map"}, {TestAttr::list("kernel_shape", {1, 1})});
+    m.output("score_map", {-1, 1, s, s});
+    m.metadata("anomaly.format_version", "1.10");
+    return m;
+}
+
 }  // namespace opencv_test
 
 #endif  // OPENCV_ANOMALY_TEST_MODELS_HPP

@@ -28,8 +28,9 @@ struct CV_EXPORTS_W_SIMPLE DefectRegion
 struct CV_EXPORTS_W_SIMPLE AnomalyResult
 {
     CV_WRAP AnomalyResult();  //!< numbers 0, flags false, everything else empty
-    /** raw image score (model units): the score of anomalyMap, or the larger of that and
-    statisticsScore when the model has a statistics score */
+    /** raw image score (model units): the score of anomalyMap (of the model's output `score_map`
+    instead when it has one, format 1.10), or the larger of that and statisticsScore when the
+    model has a statistics score */
     CV_PROP_RW float score;
     CV_PROP_RW float normalizedScore;  //!< in [0,1]; the image threshold maps to 0.5
     CV_PROP_RW bool isAnomalous;       //!< NG label: score >= image threshold
