@@ -20,8 +20,8 @@ quantile, the exponential tail whose mean excess is that of the sample's values 
 
 Why: the anomaly map sums maps of different kinds of evidence, the density maps (flows, context
 map) and the segmentation head's logits. Standardised to unit spread, they still have very
-different tails: on magnetic_tile's held-out images the density maps reach 30 standard deviations
-where the logits reach 5, so wherever both fire the density maps decide, and they spread a
+different tails: over magnetic_tile's test images the density maps' 99th percentile is 39 standard
+deviations, the logits' 5, so wherever both fire the density maps decide, and they spread a
 defect over its surroundings (doc/results.md "Evidence fusion"). On this scale each map says how
 rarely good images reach its value, and the sum is Fisher's combination of the two tests.
 
