@@ -130,6 +130,8 @@ void StandardizedHeadImpl::fitMapStatistics(const std::vector<torch::Tensor>& fe
     // The spread of each standardised map over every position of the held-out images.
     std::vector<double> heldSum(maps, 0.0), heldSumSquares(maps, 0.0);
     double heldValues = 0;
+    // Kept for the exceedance scales, which need the maps after the spread factors below.
+    std::vector<std::vector<torch::Tensor>> heldMaps;
     forEachMapBatch(heldOut, batch, [&](const std::vector<torch::Tensor>& raw) {
         for (size_t k = 0; k < maps; ++k) {
             const auto z = standardizeMap(raw[k], k).to(torch::kDouble);
@@ -137,6 +139,8 @@ void StandardizedHeadImpl::fitMapStatistics(const std::vector<torch::Tensor>& fe
             heldSumSquares[k] += z.pow(2).sum().item<double>();
         }
         heldValues += double(raw[0].numel());
+        if (segmentation_)
+            heldMaps.push_back(raw);
     });
     // Only a spread above 1 is divided out: it is what fitting to the training images inflates.
     // A map that spreads less on unseen images (or, with --holdout 0, where a position's deviation
@@ -148,11 +152,11 @@ void StandardizedHeadImpl::fitMapStatistics(const std::vector<torch::Tensor>& fe
     }
     if (segmentation_) {
         std::vector<torch::Tensor> density, segmentation;
-        forEachMapBatch(heldOut, batch, [&](const std::vector<torch::Tensor>& raw) {
+        for (const auto& raw : heldMaps) {
             auto evidence = evidenceMaps(raw);
             density.push_back(std::move(evidence.first));
             segmentation.push_back(std::move(evidence.second));
-        });
+        }
         densityEvidence_->fit(torch::cat(density));
         segmentationEvidence_->fit(torch::cat(segmentation), segmentationWeight_);
     }
