@@ -125,13 +125,22 @@ SyntheticDefect synthesizeDefect(const cv::Mat& target, const cv::Mat& source, s
         const double r = uniform(rng, -options.maxRoll, options.maxRoll) * side;
         rolled = roll(source, int(std::lround(r)), alongX);
     }
+    cv::Mat background, detail;  // detail: a buffer of its own, never the caller's source
+    target.convertTo(background, CV_32F);
+    rolled.convertTo(detail, CV_32F);
+    if (options.toneMatchProbability > 0 && uniform(rng, 0.0, 1.0) < options.toneMatchProbability) {
+        const double sigma = options.toneMatchSigma * std::min(target.rows, target.cols);
+        cv::Mat sourceTone, targetTone;
+        cv::GaussianBlur(detail, sourceTone, cv::Size(), sigma, sigma, cv::BORDER_REFLECT);
+        cv::GaussianBlur(background, targetTone, cv::Size(), sigma, sigma, cv::BORDER_REFLECT);
+        detail = detail - sourceTone + targetTone;
+    }
     const double gain = uniform(rng, options.minGain, options.maxGain);
     const double offset = uniform(rng, -options.maxOffset, options.maxOffset) * fullScale(depth);
-    rolled.convertTo(pasted, CV_32F, gain, offset);
+    detail.convertTo(pasted, CV_32F, gain, offset);
 
-    cv::Mat alphaN, background;
+    cv::Mat alphaN;
     cv::merge(std::vector<cv::Mat>(size_t(channels), out.alpha), alphaN);
-    target.convertTo(background, CV_32F);
     const cv::Mat blended = background.mul(cv::Scalar::all(1.0) - alphaN) + pasted.mul(alphaN);
     blended.convertTo(out.image, target.type());
     return out;

@@ -26,6 +26,9 @@ struct DefectSynthesisOptions
     double maxEllipseAxis = 1.0 / 3;
     double rollProbability = 0.3;  // the pasted pixels come from the source rolled (cyclic shift)
     double maxRoll = 0.25;         //   by U(-maxRoll, maxRoll) of the side along one random axis
+    double toneMatchProbability = 0.5;    // the pasted pixels keep their detail but take the
+    double toneMatchSigma = 0.04;         //   target's tone: its Gaussian blur, sigma this fraction
+                                          //   of the shorter side, replaces the source's
     double minGain = 0.9, maxGain = 1.1;  // pasted = source * gain + offset
     double maxOffset = 8.0 / 255;  // offset U(-maxOffset, maxOffset) of the depth's full scale
                                    // (255 for CV_8U, 65535 for CV_16U, 1 for CV_32F)
@@ -45,7 +48,12 @@ of the four edges whose inner border is a tilted sine wave, or a rotated filled 
 Why pasted good texture: the defect's inside then looks locally normal, so the head can only find
 it from its border and from the region's slightly changed tone (gain, offset) or displaced
 texture (roll), as with real `uneven` tiles. The softened mask keeps the border from being a
-sharp step that real defects do not have.
+sharp step that real defects do not have. Tone matching (half of the defects by default): good
+tiles differ in their illumination, so a region pasted from another tile often differs from its
+surroundings in its smooth tone alone, which teaches the head to mark the natural brightness
+changes of good tiles; on half of the defects the pasted pixels are therefore
+source - blur(source) + blur(target), the other tile's detail on this tile's tone, and only a
+change of texture gives them away.
 
 target and source: same size and type (CV_8U, CV_16U or CV_32F; 1, 3 or 4 channels), at least
 16x16; throws std::invalid_argument otherwise (and for an even or non-positive softenKernel).

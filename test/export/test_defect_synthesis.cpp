@@ -21,13 +21,14 @@ cv::Mat randomImage(int type, uint64_t seed, int size = 64)
     return m;
 }
 
-/** Pasted = source exactly: no gain, offset or roll. */
+/** Pasted = source exactly: no gain, offset, roll or tone matching. */
 DefectSynthesisOptions exactPaste(int softenKernel)
 {
     DefectSynthesisOptions o;
     o.minGain = o.maxGain = 1.0;
     o.maxOffset = 0.0;
     o.rollProbability = 0.0;
+    o.toneMatchProbability = 0.0;
     o.softenKernel = softenKernel;
     return o;
 }
@@ -252,4 +253,36 @@ TEST(DefectSynthesis, RejectsBadInput)
     const cv::Mat smallest(16, 16, CV_16UC4, cv::Scalar::all(1000));
     EXPECT_EQ(synthesizeDefect(smallest, smallest, rng).image.type(), CV_16UC4);
     EXPECT_THROW(cellTargets(cv::Mat(64, 64, CV_8UC1), 4, 4), std::invalid_argument);
+}
+
+TEST(DefectSynthesis, ToneMatchPastesTheSourceDetailOnTheTargetTone)
+{
+    // Source: tone 0.7 plus a checkerboard of +-0.1 (period 2 pixels, which a Gaussian of sigma
+    // 6.4 pixels removes to below 1e-6); target: tone 0.2. Tone-matched, the pasted pixels are
+    // the target's tone plus the source's checkerboard.
+    DefectSynthesisOptions o = exactPaste(1);
+    o.toneMatchProbability = 1.0;
+    o.toneMatchSigma = 0.1;
+    const cv::Mat target(64, 64, CV_32FC1, cv::Scalar(0.2));
+    cv::Mat source(64, 64, CV_32FC1);
+    for (int y = 0; y < 64; ++y)
+        for (int x = 0; x < 64; ++x)
+            source.at<float>(y, x) = (x + y) % 2 ? 0.8f : 0.6f;
+    int checked = 0;
+    for (uint64_t seed = 0; seed < 8; ++seed) {
+        std::mt19937_64 rng(seed);
+        const auto d = synthesizeDefect(target, source, rng, o);
+        // 20 pixels from the border, where the reflected border does not reach the blur.
+        for (int y = 20; y < 44; ++y)
+            for (int x = 20; x < 44; ++x) {
+                const float a = d.alpha.at<float>(y, x);
+                const float expected = a == 1.0f ? ((x + y) % 2 ? 0.3f : 0.1f) : 0.2f;
+                ASSERT_NEAR(d.image.at<float>(y, x), expected, 1e-4)
+                    << "seed " << seed << " at " << x << ", " << y;
+                checked += a == 1.0f;
+            }
+    }
+    EXPECT_GT(checked, 100);
+    EXPECT_EQ(source.at<float>(0, 1), 0.8f);  // the source is left alone
+    EXPECT_EQ(target.at<float>(0, 0), 0.2f);
 }
