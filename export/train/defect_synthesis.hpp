@@ -27,7 +27,7 @@ struct DefectSynthesisOptions
     double rollProbability = 0.3;  // the pasted pixels come from the source rolled (cyclic shift)
     double maxRoll = 0.25;         //   by U(-maxRoll, maxRoll) of the side along one random axis
     double toneMatchProbability = 0.5;    // the pasted pixels keep their detail but take the
-    double toneMatchSigma = 0.04;         //   target's tone: its Gaussian blur, sigma this fraction
+    double toneMatchSigma = 0.1;          //   target's tone: its Gaussian blur, sigma this fraction
                                           //   of the shorter side, replaces the source's
     double minGain = 0.9, maxGain = 1.1;  // pasted = source * gain + offset
     double maxOffset = 8.0 / 255;  // offset U(-maxOffset, maxOffset) of the depth's full scale
