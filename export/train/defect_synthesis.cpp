@@ -108,6 +108,8 @@ SyntheticDefect synthesizeDefect(const cv::Mat& target, const cv::Mat& source, s
         throw std::invalid_argument("defect synthesis needs images of at least 16x16");
     if (options.softenKernel < 1 || options.softenKernel % 2 == 0)
         throw std::invalid_argument("softenKernel must be odd and positive");
+    if (options.toneMatchProbability > 0 && options.toneMatchSigma <= 0)
+        throw std::invalid_argument("toneMatchSigma must be positive when tone matching is on");
 
     const bool band = uniform(rng, 0.0, 1.0) < options.bandProbability;
     const cv::Mat hard =
