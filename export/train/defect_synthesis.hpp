@@ -56,7 +56,8 @@ source - blur(source) + blur(target), the other tile's detail on this tile's ton
 change of texture gives them away.
 
 target and source: same size and type (CV_8U, CV_16U or CV_32F; 1, 3 or 4 channels), at least
-16x16; throws std::invalid_argument otherwise (and for an even or non-positive softenKernel).
+16x16; throws std::invalid_argument otherwise (and for an even or non-positive softenKernel, or
+tone matching on with a non-positive toneMatchSigma).
 image = target * (1 - alpha) + pasted * alpha, per channel, saturated to the depth (convertTo
 semantics). All randomness comes from rng through a helper of its own (not the standard
 distributions), in a fixed order, so one rng state gives the same defect on every platform. */
