@@ -6,6 +6,7 @@
 #include "model_export.hpp"
 #include "standardized_head.hpp"
 #include "statistics_score.hpp"
+#include "stop_signals.hpp"
 #include "synthetic_defect_set.hpp"
 #include "tool_main.hpp"
 #include "trainer.hpp"
@@ -382,6 +383,8 @@ int run(const CommandLine& cli)
 
 int main(int argc, char** argv)
 {
+    // Before any thread starts, so that every computing thread inherits the blocked mask.
+    routeStopSignalsToOwnThread();
     CommandLine cli = makeCommandLine();
     return anomaly_samples::runTool(cli, argc, argv, run);
 }
