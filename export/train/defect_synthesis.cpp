@@ -32,10 +32,25 @@ double fullScale(int depth)
     return depth == CV_8U ? 255.0 : depth == CV_16U ? 65535.0 : 1.0;
 }
 
-/** 0/255 mask of a band from one of the four edges (0 top, 1 bottom, 2 left, 3 right). */
+/** 0 top, 1 bottom, 2 left, 3 right: one of those `allowed` holds, from one draw. */
+int drawEdge(std::mt19937_64& rng, BandEdges allowed)
+{
+    switch (allowed) {
+        case BandEdges::TopBottom:
+            return uniformIndex(rng, 2);
+        case BandEdges::LeftRight:
+            return 2 + uniformIndex(rng, 2);
+        case BandEdges::All:
+            break;
+    }
+    return uniformIndex(rng, 4);
+}
+
+/** 0/255 mask of a band from one of the edges o.bandEdges allows (0 top, 1 bottom, 2 left,
+3 right). */
 cv::Mat bandMask(cv::Size size, std::mt19937_64& rng, const DefectSynthesisOptions& o)
 {
-    const int edge = uniformIndex(rng, 4);
+    const int edge = drawEdge(rng, o.bandEdges);
     const bool horizontal = edge < 2;  // the band runs along the image's width
     const int length = horizontal ? size.width : size.height;
     const int across = horizontal ? size.height : size.width;
@@ -93,6 +108,31 @@ cv::Mat roll(const cv::Mat& m, int shift, bool alongX)
 }
 
 }  // namespace
+
+BandEdges parseBandEdges(const std::string& name)
+{
+    if (name == "all")
+        return BandEdges::All;
+    if (name == "top-bottom")
+        return BandEdges::TopBottom;
+    if (name == "left-right")
+        return BandEdges::LeftRight;
+    throw std::invalid_argument("band edges must be all, top-bottom or left-right, not '" + name +
+                                "'");
+}
+
+std::string bandEdgesName(BandEdges edges)
+{
+    switch (edges) {
+        case BandEdges::TopBottom:
+            return "top-bottom";
+        case BandEdges::LeftRight:
+            return "left-right";
+        case BandEdges::All:
+            break;
+    }
+    return "all";
+}
 
 SyntheticDefect synthesizeDefect(const cv::Mat& target, const cv::Mat& source, std::mt19937_64& rng,
                                  const DefectSynthesisOptions& options)

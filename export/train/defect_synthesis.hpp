@@ -6,8 +6,24 @@
 #include <opencv2/core.hpp>
 
 #include <random>
+#include <string>
 
 namespace anomaly_train {
+
+/** The edges bands may enter from. Why not always all four: a band's inner border runs along its
+edge, and where the texture has a grain (magnetic_tile's vertical grinding streaks) a border along
+the grain looks like the grain itself, a streak or a lit column that good images have too, while
+real regions ground or finished differently (`uneven`) end in a seam across the grain. */
+enum class BandEdges
+{
+    All,        // top, bottom, left and right
+    TopBottom,  // inner borders run across a vertical grain
+    LeftRight,  // inner borders run across a horizontal grain
+};
+
+/** "all", "top-bottom" or "left-right"; parse throws std::invalid_argument for anything else. */
+BandEdges parseBandEdges(const std::string& name);
+std::string bandEdgesName(BandEdges edges);
 
 /** The shapes and the look of the synthetic defects. Bands entering from an edge imitate
 magnetic_tile's `uneven` (a region whose inside looks like good texture and whose only cue is its
@@ -16,7 +32,8 @@ the shapes the same at every image size. */
 struct DefectSynthesisOptions
 {
     double bandProbability = 0.85;  // else an ellipse
-    double minBandDepth = 0.10;     // band depth from its edge, fraction of the side across it
+    BandEdges bandEdges = BandEdges::All;
+    double minBandDepth = 0.10;  // band depth from its edge, fraction of the side across it
     double maxBandDepth = 0.45;
     double borderAmplitude = 0.05;    // sine wave on the band's inner border, fraction of that side
     double minBorderPhaseSpan = 1.0;  // radians the sine runs over the band's length: U(min, max)
@@ -43,7 +60,8 @@ struct SyntheticDefect
 };
 
 /** Pastes a region of source (another good image, or target itself) onto target: a band from one
-of the four edges whose inner border is a tilted sine wave, or a rotated filled ellipse.
+of the edges options.bandEdges allows, whose inner border is a tilted sine wave, or a rotated filled
+ellipse.
 
 Why pasted good texture: the defect's inside then looks locally normal, so the head can only find
 it from its border and from the region's slightly changed tone (gain, offset) or displaced

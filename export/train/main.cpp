@@ -57,6 +57,10 @@ CommandLine makeCommandLine()
           "synthetic defects per training image (bands and blobs pasted from other training "
           "images) on which a segmentation head learns to mark regions unlike their "
           "surroundings; its map is added to the anomaly map; 0: none"},
+         {"band-edges", "auto",
+          "edges the synthetic bands enter from: all, top-bottom, left-right, or auto (across "
+          "the training images' grain: top-bottom when they are streaked top to bottom, "
+          "left-right for the reverse, else all)"},
          {"segmentation-epochs", "24", "epochs of the segmentation head (>= 1)"},
          {"segmentation-weight", "1",
           "factor on the segmentation head's evidence (its map on the exceedance scale of the "
@@ -108,7 +112,7 @@ through it: the checkpoint path and whether it resumes. */
 TrainResult trainSegmentation(StandardizedHeadImpl& head, Backbone& backbone,
                               const std::vector<std::string>& trainPaths,
                               const torch::Tensor& goodFeatures, int variants,
-                              TrainOptions& options)
+                              const DefectSynthesisOptions& synthesis, TrainOptions& options)
 {
     options.batch = 32;
     options.weightDecay = 1e-4;
@@ -116,8 +120,8 @@ TrainResult trainSegmentation(StandardizedHeadImpl& head, Backbone& backbone,
     // The head's checkpoint may be complete while the segmentation head's was never written.
     options.resume = options.resume && cv::utils::fs::exists(options.checkpointPath);
     options.progressLabel = "segment";
-    const SyntheticDefectSet defects =
-        makeSyntheticDefectSet(backbone, trainPaths, variants, options.seed, options.showProgress);
+    const SyntheticDefectSet defects = makeSyntheticDefectSet(
+        backbone, trainPaths, variants, options.seed, options.showProgress, synthesis);
     const std::vector<torch::Tensor> data{
         torch::cat({defects.features, goodFeatures}),
         torch::cat({defects.targets, torch::zeros({goodFeatures.size(0), 1, goodFeatures.size(2),
@@ -154,9 +158,16 @@ int run(const CommandLine& cli)
     const int syntheticDefects = cli.getInt("synthetic-defects", 0);
     const int segmentationEpochs = cli.getInt("segmentation-epochs", 1);
     const double segmentationWeight = cli.getDouble("segmentation-weight");
-    if ((cli.has("segmentation-epochs") || cli.has("segmentation-weight")) && syntheticDefects == 0)
+    if ((cli.has("segmentation-epochs") || cli.has("segmentation-weight") ||
+         cli.has("band-edges")) &&
+        syntheticDefects == 0)
         throw UsageError(
-            "--segmentation-epochs and --segmentation-weight need --synthetic-defects");
+            "--segmentation-epochs, --segmentation-weight and --band-edges need "
+            "--synthetic-defects");
+    // auto: measured from the training images' grain once they are listed.
+    const bool measureBandEdges = cli.get("band-edges") == "auto";
+    const BandEdges requestedBandEdges =
+        measureBandEdges ? BandEdges::All : parseOption(cli, "band-edges", parseBandEdges);
     if (!(segmentationWeight > 0))
         throw UsageError("--segmentation-weight must be positive");
     const int threads = cli.getInt("threads", 1);
@@ -257,13 +268,25 @@ int run(const CommandLine& cli)
         return reportStop(train.checkpointPath);
     TrainOptions segmentationTrain = train;
     TrainResult segmented;
+    DefectSynthesisOptions synthesis;
     if (head->segmentation()) {
+        synthesis.bandEdges = requestedBandEdges;
+        if (measureBandEdges) {
+            const GrainEnergy grain = measureGrain(trainPaths, backbone.spec.size);
+            synthesis.bandEdges = bandEdgesAcrossGrain(grain);
+            std::fprintf(stderr,
+                         "grain of the training images: horizontal / vertical gradient energy "
+                         "%.2f, synthetic bands from %s\n",
+                         grain.horizontal / std::max(grain.vertical, 1e-12),
+                         bandEdgesName(synthesis.bandEdges).c_str());
+        }
         segmentationTrain.epochs = segmentationEpochs;
         // Without the epochs, as the head's: a stopped run may be resumed with another budget.
-        segmentationTrain.runSignature =
-            train.runSignature + "/synthetic=" + std::to_string(syntheticDefects);
+        segmentationTrain.runSignature = train.runSignature +
+                                         "/synthetic=" + std::to_string(syntheticDefects) +
+                                         "/bands=" + bandEdgesName(synthesis.bandEdges);
         segmented = trainSegmentation(*head, backbone, trainPaths, features[2], syntheticDefects,
-                                      segmentationTrain);
+                                      synthesis, segmentationTrain);
         if (segmented.stopped)
             return reportStop(segmentationTrain.checkpointPath);
     }
@@ -359,7 +382,8 @@ int run(const CommandLine& cli)
         summary << ",\"statistics_shrinkage\":" << formatFloat(shrinkage);
     summary << ",\"context_window\":" << contextWindow;
     if (head->segmentation())
-        summary << ",\"synthetic_defects\":" << syntheticDefects
+        summary << ",\"synthetic_defects\":" << syntheticDefects << ",\"band_edges\":\""
+                << bandEdgesName(synthesis.bandEdges) << "\""
                 << ",\"segmentation_epochs\":" << segmentationEpochs
                 << ",\"segmentation_weight\":" << formatFloat(segmentationWeight)
                 << ",\"segmentation_seconds\":" << formatFloat(segmented.seconds)

@@ -3,6 +3,7 @@
 
 #include <progress_bar.hpp>
 
+#include <algorithm>
 #include <optional>
 #include <random>
 #include <stdexcept>
@@ -73,6 +74,20 @@ SyntheticDefectSet makeSyntheticDefectSet(Backbone& backbone, const std::vector<
     if (bar)
         bar->finish();
     return set;
+}
+
+GrainEnergy measureGrain(const std::vector<std::string>& paths, cv::Size size, int maxImages)
+{
+    if (paths.empty() || maxImages < 1)
+        throw std::invalid_argument("measureGrain needs images and maxImages >= 1");
+    const size_t n = paths.size(), count = std::min(n, size_t(maxImages));
+    GrainEnergy sum;
+    for (size_t k = 0; k < count; ++k) {
+        const GrainEnergy e = grainEnergy(readSynthesisImage(paths[k * n / count], size));
+        sum.horizontal += e.horizontal;
+        sum.vertical += e.vertical;
+    }
+    return sum;
 }
 
 }  // namespace anomaly_train

@@ -6,6 +6,7 @@
 
 #include "defect_synthesis.hpp"
 #include "feature_cache.hpp"
+#include "texture_grain.hpp"
 
 #include <torch/torch.h>
 
@@ -31,6 +32,12 @@ an image cannot be read. */
 SyntheticDefectSet makeSyntheticDefectSet(Backbone& backbone, const std::vector<std::string>& paths,
                                           int variantsPerImage, uint64_t seed, bool showProgress,
                                           const DefectSynthesisOptions& options = {});
+
+/** The grain energy of the images of paths at the network's size (as the synthetic defects see
+them), summed over at most maxImages of them spaced evenly through the list: enough to tell a
+grain and cheap next to the synthesis. paths not empty and maxImages >= 1, else
+std::invalid_argument; throws std::runtime_error when an image cannot be read. */
+GrainEnergy measureGrain(const std::vector<std::string>& paths, cv::Size size, int maxImages = 64);
 
 }  // namespace anomaly_train
 

@@ -170,6 +170,14 @@ TEST(TrainTool, RejectsBadArgumentsWithAMessage)
     EXPECT_EQ(runTool({"--data", "/nonexistent", "--backbone", "x", "--out", "y",
                        "--segmentation-weight", "2"}),
               2);
+    EXPECT_EQ(runTool({"--data", "/nonexistent", "--backbone", "x", "--out", "y", "--band-edges",
+                       "top-bottom"}),
+              2);
+    for (const char* edges : {"", "top", "vertical", "x"})
+        EXPECT_EQ(runTool({"--data", "/nonexistent", "--backbone", "x", "--out", "y",
+                           "--synthetic-defects", "2", "--band-edges", edges}),
+                  2)
+            << "--band-edges '" << edges << "'";
     for (const char* weight : {"0", "-1", "nan", "x"})
         EXPECT_EQ(runTool({"--data", "/nonexistent", "--backbone", "x", "--out", "y",
                            "--synthetic-defects", "2", "--segmentation-weight", weight}),
@@ -245,7 +253,9 @@ TEST(TrainTool, SigtermWhileSegmentingKeepsBothCheckpointsAndResumeFinishes)
     EXPECT_FALSE(exists(segmentationCkpt));
     const std::string summary =
         cv::anomaly::LocalGlobalFlow::create(out)->getMetadata("anomaly.training.summary");
-    EXPECT_NE(summary.find("\"synthetic_defects\":2"), std::string::npos) << summary;
+    // Blurred uniform noise has no grain: bands from all four edges.
+    EXPECT_NE(summary.find("\"synthetic_defects\":2,\"band_edges\":\"all\""), std::string::npos)
+        << summary;
 }
 
 }  // namespace
